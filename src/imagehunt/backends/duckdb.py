@@ -1,0 +1,407 @@
+"""DuckDB backend: compiles a Sigma rule's detection into one SQL boolean expression.
+
+The expression runs over a relation whose columns are exactly the fields of ``schema.py``
+(quoted ECS names such as ``"process.name"``). Semantics, shared with the reference matcher
+used in tests:
+
+* string values match case-insensitively unless the rule says ``|cased``;
+* array fields (``process.args``, ``event.type`` …) match when any element matches;
+* every leaf is NULL-safe (``coalesce(…, false)``), so ``not selection`` is true for an event
+  that lacks the field, as in Sigma;
+* CIDR tests are integer range checks on IPv4 and fixed-width hex range checks on IPv6 (an
+  IPv4 range also covers its IPv4-mapped IPv6 form); DuckDB's ``inet`` extension is not used
+  because it cannot be installed offline (docs/architecture.md);
+* every value is escaped; nothing from a rule reaches SQL unquoted.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections.abc import Callable, Sequence
+from typing import Any, ClassVar
+
+from sigma.conditions import (
+    ConditionAND,
+    ConditionFieldEqualsValueExpression,
+    ConditionItem,
+    ConditionNOT,
+    ConditionOR,
+    ConditionValueExpression,
+)
+from sigma.conversion.base import TextQueryBackend
+from sigma.conversion.state import ConversionState
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.types import (
+    CompareOperators,
+    SigmaCasedString,
+    SigmaCIDRExpression,
+    SigmaCompareExpression,
+    SigmaNumber,
+    SigmaRegularExpression,
+    SigmaRegularExpressionFlag,
+    SigmaString,
+    SpecialChars,
+)
+
+from imagehunt import schema
+
+Predicate = Callable[[str], str]
+
+# Above this many wildcard patterns on one field, an OR list becomes one RE2 alternation.
+REGEX_MERGE_THRESHOLD = 4
+
+_RE2_FLAGS = {
+    SigmaRegularExpressionFlag.IGNORECASE: "i",
+    SigmaRegularExpressionFlag.MULTILINE: "m",
+    SigmaRegularExpressionFlag.DOTALL: "s",
+}
+_COMPARE_SQL = {
+    CompareOperators.LT: "<",
+    CompareOperators.LTE: "<=",
+    CompareOperators.GT: ">",
+    CompareOperators.GTE: ">=",
+}
+_IPV4_MAPPED_PREFIX = "0" * 20 + "ffff"
+
+
+def sql_string(value: str) -> str:
+    """Quote ``value`` as a SQL string literal (single quotes doubled; NUL rejected)."""
+    if "\x00" in value:
+        raise SigmaFeatureNotSupportedByBackendError("NUL character in a rule value")
+    return "'" + value.replace("'", "''") + "'"
+
+
+def sql_identifier(name: str) -> str:
+    """Quote a column name (double quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _re2_literal(text: str) -> str:
+    """Escape text for RE2 (and Python re): backslash before ASCII punctuation only."""
+    return "".join("\\" + c if (c.isascii() and not c.isalnum() and c != " ") else c for c in text)
+
+
+def sigma_string_to_regex(value: SigmaString) -> str:
+    """Anchored-free regex body for a Sigma string with ``*``/``?`` wildcards."""
+    parts: list[str] = []
+    for part in value.s:
+        if part is SpecialChars.WILDCARD_MULTI:
+            parts.append(".*")
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            parts.append(".")
+        elif isinstance(part, str):
+            parts.append(_re2_literal(part))
+        else:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"unexpanded placeholder {part!r} in a rule value"
+            )
+    return "".join(parts)
+
+
+def _like_pattern(value: SigmaString) -> str:
+    out: list[str] = []
+    for part in value.s:
+        if part is SpecialChars.WILDCARD_MULTI:
+            out.append("%")
+        elif part is SpecialChars.WILDCARD_SINGLE:
+            out.append("_")
+        elif isinstance(part, str):
+            out.append(part.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_"))
+        else:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"unexpanded placeholder {part!r} in a rule value"
+            )
+    return "".join(out)
+
+
+def _plain_parts(value: SigmaString) -> tuple[str, str] | None:
+    """Classify a wildcard-only-at-ends string: returns (kind, literal) or None if general."""
+    parts = list(value.s)
+    lead = bool(parts) and parts[0] is SpecialChars.WILDCARD_MULTI
+    trail = len(parts) > int(lead) and parts[-1] is SpecialChars.WILDCARD_MULTI
+    inner = parts[int(lead) : len(parts) - int(trail)]
+    if not all(isinstance(p, str) for p in inner):
+        return None
+    literal = "".join(str(p) for p in inner)
+    kind = {(False, False): "eq", (False, True): "prefix", (True, False): "suffix"}.get(
+        (lead, trail), "contains"
+    )
+    return kind, literal
+
+
+class DuckDBBackend(TextQueryBackend):
+    """pySigma backend producing DuckDB SQL boolean expressions over schema.py columns."""
+
+    name: ClassVar[str] = "imagehunt DuckDB"
+    formats: ClassVar[dict[str, str]] = {"default": "SQL boolean expression"}
+    requires_pipeline: ClassVar[bool] = False
+
+    precedence: ClassVar[tuple[type[ConditionItem], type[ConditionItem], type[ConditionItem]]] = (
+        ConditionNOT,
+        ConditionAND,
+        ConditionOR,
+    )
+    group_expression: ClassVar[str] = "({expr})"
+    token_separator: str = " "
+    or_token: ClassVar[str] = "OR"
+    and_token: ClassVar[str] = "AND"
+    not_token: ClassVar[str] = "NOT"
+    eq_token: ClassVar[str] = " = "
+    str_quote: ClassVar[str] = "'"
+    convert_or_as_in: ClassVar[bool] = True
+    in_expressions_allow_wildcards: ClassVar[bool] = True
+    field_in_list_expression: ClassVar[str] = "{field} IN ({list})"
+    list_separator: ClassVar[str] = ", "
+
+    # Names of the SQL functions the expressions call for CIDR tests (created by the engine).
+    ipv4_function: ClassVar[str] = "ih_ip4"
+    ipv6_function: ClassVar[str] = "ih_ip6"
+
+    # ---- helpers ---------------------------------------------------------------------------
+    def _field(self, name: str) -> schema.Field:
+        try:
+            return schema.field(name)
+        except KeyError:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"field '{name}' is not in the normalized schema (imagehunt/schema.py); "
+                "map it in the pipeline or use an ECS field name"
+            ) from None
+
+    def _apply(self, name: str, predicate: Predicate) -> str:
+        """Apply an element predicate to a column: any element for arrays; NULL means false."""
+        fld = self._field(name)
+        column = sql_identifier(name)
+        if fld.is_array:
+            return (
+                f"coalesce(list_bool_or(list_transform({column}, lambda x: {predicate('x')})),"
+                " false)"
+            )
+        return f"coalesce({predicate(column)}, false)"
+
+    @staticmethod
+    def _as_text(fld: schema.Field, expr: str) -> str:
+        if fld.kind in (schema.Kind.STRING, schema.Kind.STRINGS):
+            return expr
+        return f"CAST({expr} AS VARCHAR)"
+
+    def _string_predicate(self, fld: schema.Field, value: SigmaString, cased: bool) -> Predicate:
+        plain = _plain_parts(value)
+        if (
+            fld.kind is schema.Kind.INTEGER
+            and plain is not None
+            and plain[0] == "eq"
+            and re.fullmatch(r"-?[0-9]+", plain[1])
+        ):
+            number = int(plain[1])
+            return lambda x: f"{x} = {number}"
+
+        def text(x: str) -> str:
+            t = self._as_text(fld, x)
+            return t if cased else f"lower({t})"
+
+        def lit(s: str) -> str:
+            return sql_string(s if cased else s.lower())
+
+        if plain is not None:
+            kind, literal = plain
+            if kind == "eq":
+                return lambda x: f"{text(x)} = {lit(literal)}"
+            if kind == "prefix":
+                return lambda x: f"starts_with({text(x)}, {lit(literal)})"
+            if kind == "suffix":
+                return lambda x: f"ends_with({text(x)}, {lit(literal)})"
+            return lambda x: f"contains({text(x)}, {lit(literal)})"
+        pattern = _like_pattern(value)
+        return lambda x: f"{text(x)} LIKE {lit(pattern)} ESCAPE '\\'"
+
+    # ---- leaves ----------------------------------------------------------------------------
+    def convert_condition_field_eq_val_str(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        fld = self._field(cond.field)
+        assert isinstance(cond.value, SigmaString)
+        return self._apply(cond.field, self._string_predicate(fld, cond.value, cased=False))
+
+    def convert_condition_field_eq_val_str_case_sensitive(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        fld = self._field(cond.field)
+        assert isinstance(cond.value, SigmaCasedString)
+        return self._apply(cond.field, self._string_predicate(fld, cond.value, cased=True))
+
+    def convert_condition_field_eq_val_num(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        fld = self._field(cond.field)
+        assert isinstance(cond.value, SigmaNumber)
+        number = cond.value.number
+        if fld.kind is schema.Kind.INTEGER:
+            return self._apply(cond.field, lambda x: f"{x} = {number}")
+        return self._apply(
+            cond.field, lambda x: f"{self._as_text(fld, x)} = {sql_string(str(number))}"
+        )
+
+    def convert_condition_field_eq_val_re(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        fld = self._field(cond.field)
+        assert isinstance(cond.value, SigmaRegularExpression)
+        regex = cond.value
+        flags = "".join(sorted(_RE2_FLAGS[f] for f in regex.flags))
+        pattern = (f"(?{flags})" if flags else "") + regex.regexp.to_plain()
+        return self._apply(
+            cond.field, lambda x: f"regexp_matches({self._as_text(fld, x)}, {sql_string(pattern)})"
+        )
+
+    def _cidr_predicate(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Predicate:
+        if isinstance(network, ipaddress.IPv4Network):
+            lo, hi = int(network.network_address), int(network.broadcast_address)
+            mapped_lo = _IPV4_MAPPED_PREFIX + f"{lo:08x}"
+            mapped_hi = _IPV4_MAPPED_PREFIX + f"{hi:08x}"
+            return lambda x: (
+                f"({self.ipv4_function}({x}) BETWEEN {lo} AND {hi}"
+                f" OR {self.ipv6_function}({x}) BETWEEN '{mapped_lo}' AND '{mapped_hi}')"
+            )
+        lo6 = f"{int(network.network_address):032x}"
+        hi6 = f"{int(network.broadcast_address):032x}"
+        return lambda x: f"{self.ipv6_function}({x}) BETWEEN '{lo6}' AND '{hi6}'"
+
+    def convert_condition_field_eq_val_cidr(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        self._field(cond.field)
+        assert isinstance(cond.value, SigmaCIDRExpression)
+        return self._apply(cond.field, self._cidr_predicate(cond.value.network))
+
+    def convert_condition_field_compare_op_val(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        fld = self._field(cond.field)
+        assert isinstance(cond.value, SigmaCompareExpression)
+        op = _COMPARE_SQL[cond.value.op]
+        number = cond.value.number.number
+        if fld.kind is schema.Kind.INTEGER:
+            return self._apply(cond.field, lambda x: f"{x} {op} {number}")
+        return self._apply(cond.field, lambda x: f"TRY_CAST({x} AS DOUBLE) {op} {number}")
+
+    def convert_condition_field_eq_val_null(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        return self._missing(cond.field)
+
+    def _missing(self, name: str) -> str:
+        fld = self._field(name)
+        column = sql_identifier(name)
+        if fld.is_array:
+            return f"({column} IS NULL OR len({column}) = 0)"
+        return f"({column} IS NULL)"
+
+    def convert_condition_field_exists(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        return f"NOT {self._missing(cond.field)}"
+
+    def convert_condition_field_not_exists(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        return self._missing(cond.field)
+
+    def convert_condition_field_eq_val_bool(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        fld = self._field(cond.field)
+        word = "true" if cond.value.boolean else "false"  # type: ignore[union-attr]
+        return self._apply(cond.field, lambda x: f"lower({self._as_text(fld, x)}) = '{word}'")
+
+    def convert_condition_field_eq_field(
+        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
+    ) -> str:
+        raise SigmaFeatureNotSupportedByBackendError("field references are not supported")
+
+    def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> str:
+        """Keyword search: the value in any string field."""
+        assert isinstance(cond.value, SigmaString)
+        ors = [
+            self._apply(f.name, self._string_predicate(f, cond.value, cased=False))
+            for f in schema.FIELDS
+            if f.kind in (schema.Kind.STRING, schema.Kind.STRINGS)
+        ]
+        return "(" + " OR ".join(ors) + ")"
+
+    def convert_condition_val_num(self, cond: ConditionValueExpression, state: ConversionState) -> str:
+        return self.convert_condition_val_str(
+            ConditionValueExpression(SigmaString(str(cond.value)), cond.source), state
+        )
+
+    def convert_condition_val_re(self, cond: ConditionValueExpression, state: ConversionState) -> str:
+        raise SigmaFeatureNotSupportedByBackendError("keyword regular expressions are not supported")
+
+    # ---- OR lists --------------------------------------------------------------------------
+    def convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> str:
+        """One field, many values: IN for exact values, one RE2 alternation for many patterns."""
+        args: Sequence[ConditionFieldEqualsValueExpression] = cond.args  # type: ignore[assignment]
+        name = args[0].field
+        fld = self._field(name)
+        exact_text: list[str] = []
+        exact_numbers: list[int | float] = []
+        patterns: list[SigmaString] = []
+        for arg in args:
+            value: Any = arg.value
+            if isinstance(value, SigmaCasedString):
+                patterns.append(value)
+            elif isinstance(value, SigmaNumber):
+                exact_numbers.append(value.number)
+            elif isinstance(value, SigmaString):
+                plain = _plain_parts(value)
+                if plain is not None and plain[0] == "eq":
+                    if fld.kind is schema.Kind.INTEGER and re.fullmatch(r"-?[0-9]+", plain[1]):
+                        exact_numbers.append(int(plain[1]))
+                    else:
+                        exact_text.append(plain[1])
+                else:
+                    patterns.append(value)
+        ors: list[str] = []
+        if exact_numbers:
+            if fld.kind is schema.Kind.INTEGER:
+                listed = ", ".join(str(n) for n in sorted(set(exact_numbers)))
+                ors.append(self._apply(name, lambda x: f"{x} IN ({listed})"))
+            else:
+                exact_text.extend(str(n) for n in exact_numbers)
+        if exact_text:
+            listed = ", ".join(sql_string(v.lower()) for v in sorted(set(exact_text)))
+            ors.append(self._apply(name, lambda x: f"lower({self._as_text(fld, x)}) IN ({listed})"))
+        cased = [p for p in patterns if isinstance(p, SigmaCasedString)]
+        folded = [p for p in patterns if not isinstance(p, SigmaCasedString)]
+        for group, is_cased in ((cased, True), (folded, False)):
+            if len(group) > REGEX_MERGE_THRESHOLD:
+                body = "|".join(sigma_string_to_regex(p) for p in group)
+                if not is_cased:
+                    body = body.lower()
+                regex = sql_string(f"(?s)^(?:{body})$")
+                expr = "{t}" if is_cased else "lower({t})"
+                ors.append(
+                    self._apply(
+                        name,
+                        lambda x, e=expr, r=regex: (
+                            f"regexp_full_match({e.format(t=self._as_text(fld, x))}, {r})"
+                        ),
+                    )
+                )
+            else:
+                ors.extend(
+                    self._apply(name, self._string_predicate(fld, p, cased=is_cased))
+                    for p in group
+                )
+        if isinstance(cond, ConditionAND):
+            return "(" + " AND ".join(ors) + ")"
+        return ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
+
+    def decide_convert_condition_as_in_expression(
+        self, cond: ConditionOR | ConditionAND, state: ConversionState
+    ) -> bool:
+        if isinstance(cond, ConditionAND):
+            return False
+        return bool(super().decide_convert_condition_as_in_expression(cond, state))

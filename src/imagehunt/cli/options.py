@@ -1,0 +1,44 @@
+"""Option parsing shared by verbs: levels, times."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+import click
+
+from imagehunt.alerts.model import LEVELS
+
+LEVEL_CHOICE = click.Choice(LEVELS, case_sensitive=False)
+_RELATIVE = re.compile(r"^(\d+)([smhdw])$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def parse_time(value: str, now: datetime | None = None) -> datetime:
+    """ISO 8601 (UTC when no zone is given) or a relative age such as 90m, 24h, 7d."""
+    match = _RELATIVE.match(value.strip())
+    if match:
+        amount, unit = int(match.group(1)), match.group(2)
+        return (now or datetime.now(UTC)) - timedelta(**{_UNITS[unit]: amount})
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        raise click.BadParameter(
+            f"'{value}' is neither ISO 8601 (2026-11-22T10:00:00Z) nor an age (24h, 7d)"
+        ) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+class TimeParam(click.ParamType):
+    """click type for --since/--until."""
+
+    name = "TIME"
+
+    def convert(self, value: object, param: click.Parameter | None,
+                ctx: click.Context | None) -> datetime:
+        if isinstance(value, datetime):
+            return value
+        return parse_time(str(value))

@@ -1,0 +1,1 @@
+"""Static inspection of container images and of image names (no container is ever run)."""

@@ -1,0 +1,205 @@
+"""Elastic ECS NDJSON: one JSON document per line, nested objects or dotted keys.
+
+Two paths, same rows:
+
+* fast: DuckDB's ``read_ndjson`` with an explicit column list built from schema.py (every way
+  of splitting each dotted field name into nested keys), so no schema is ever guessed from a
+  sample. Leaves are read as text (a wrong type cannot null the row) and cast in SQL. Taken
+  only when DuckDB returns one row per line, so ``row_number()`` is the exact line number.
+* exact: Python reads line by line (orjson), used when the file has blank or undecodable
+  lines (DuckDB drops those, which would shift line numbers) and for small files.
+"""
+
+from __future__ import annotations
+
+import gzip
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+
+from imagehunt import schema
+from imagehunt.backends.duckdb import sql_identifier, sql_string
+from imagehunt.sources.normalize import normalize_ecs
+
+FORMAT = "ecs"
+BATCH_ROWS = 8192
+MAX_LINE_BYTES = 8 * 1024 * 1024
+ECS_TOP_LEVEL = frozenset(f.name.split(".")[0] for f in schema.FIELDS) | {"ecs", "agent", "log"}
+
+
+@dataclass
+class ReadProblems:
+    """Malformed records of one input: total count and the first reasons as (line, reason)."""
+
+    count: int = 0
+    first: list[tuple[int, str]] = field(default_factory=list)
+    keep: int = 20
+
+    def add(self, line: int, reason: str) -> None:
+        self.count += 1
+        if len(self.first) < self.keep:
+            self.first.append((line, reason))
+
+
+# ---- fast path --------------------------------------------------------------------------------
+def _splittings(parts: list[str]) -> Iterator[list[str]]:
+    """Every way to group consecutive name parts into keys: a.b.c -> [a,b,c], [a,b.c], ..."""
+    if len(parts) == 1:
+        yield parts
+        return
+    for cut in range(1, len(parts) + 1):
+        head = ".".join(parts[:cut])
+        if cut == len(parts):
+            yield [head]
+        else:
+            for rest in _splittings(parts[cut:]):
+                yield [head, *rest]
+
+
+def _leaf_type(fld: schema.Field) -> str:
+    return "JSON" if fld.is_array else "VARCHAR"
+
+
+def _column_tree() -> dict[str, Any]:
+    """Nested dict of key -> subtree or leaf type covering every splitting of every field."""
+    tree: dict[str, Any] = {}
+    for fld in schema.FIELDS:
+        for keys in _splittings(fld.name.split(".")):
+            node = tree
+            for key in keys[:-1]:
+                node = node.setdefault(key, {})
+            node[keys[-1]] = _leaf_type(fld)
+    return tree
+
+
+def _type_sql(node: dict[str, Any] | str) -> str:
+    if isinstance(node, str):
+        return node
+    inner = ", ".join(f"{sql_identifier(k)} {_type_sql(v)}" for k, v in node.items())
+    return f"STRUCT({inner})"
+
+
+def read_ndjson_columns() -> str:
+    """The ``columns={...}`` argument of read_ndjson: explicit, from schema.py."""
+    tree = _column_tree()
+    return "{" + ", ".join(f"{sql_string(k)}: {sql_string(_type_sql(v))}" for k, v in tree.items()) + "}"
+
+
+def _access_paths(fld: schema.Field) -> list[str]:
+    paths = []
+    for keys in _splittings(fld.name.split(".")):
+        expr = sql_identifier(keys[0])
+        for key in keys[1:]:
+            expr += "." + sql_identifier(key)
+        paths.append(expr)
+    return paths
+
+
+def _cast(fld: schema.Field, expr: str) -> str:
+    if fld.kind is schema.Kind.STRING:
+        return expr
+    if fld.kind is schema.Kind.INTEGER:
+        return (
+            f"CASE WHEN regexp_full_match({expr}, '\\s*[+-]?[0-9]+\\s*') "
+            f"THEN TRY_CAST(trim({expr}) AS BIGINT) "
+            f"WHEN TRY_CAST({expr} AS DOUBLE) = round(TRY_CAST({expr} AS DOUBLE)) "
+            f"THEN TRY_CAST(TRY_CAST({expr} AS DOUBLE) AS BIGINT) END"
+        )
+    if fld.kind is schema.Kind.TIMESTAMP:
+        return (
+            f"CASE WHEN regexp_full_match({expr}, '\\s*[0-9]+(\\.[0-9]*)?\\s*') "
+            f"THEN to_timestamp(TRY_CAST({expr} AS DOUBLE) / 1000.0) "
+            f"ELSE TRY_CAST({expr} AS TIMESTAMPTZ) END"
+        )
+    # array of strings from a JSON leaf: an array, or one scalar
+    return (
+        f"CASE WHEN {expr} IS NULL OR json_type({expr}) = 'NULL' THEN NULL "
+        f"WHEN json_type({expr}) = 'ARRAY' THEN list_filter("
+        f"json_extract_string({expr}, '$[*]'), lambda e: e IS NOT NULL) "
+        f"ELSE [json_extract_string({expr}, '$')] END"
+    )
+
+
+def projection_sql() -> str:
+    """SELECT list turning read_ndjson's columns into schema.py's columns."""
+    items = []
+    for fld in schema.FIELDS:
+        paths = _access_paths(fld)
+        raw = paths[0] if len(paths) == 1 else f"coalesce({', '.join(paths)})"
+        items.append(f"{_cast(fld, raw)} AS {sql_identifier(fld.name)}")
+    return ",\n  ".join(items)
+
+
+def all_null_sql() -> str:
+    """True for a row where DuckDB read nothing (invalid line, or an object with no ECS key)."""
+    tops = list(_column_tree())
+    return " AND ".join(f"{sql_identifier(k)} IS NULL" for k in tops)
+
+
+def fast_raw_sql(path: Path) -> str:
+    """read_ndjson over ``path`` with the explicit columns, numbered by row (= line)."""
+    return (
+        "SELECT row_number() OVER () AS _line, * "
+        f"FROM read_ndjson({sql_string(str(path))}, columns={read_ndjson_columns()}, "
+        "records=true, ignore_errors=true, format='newline_delimited', "
+        f"maximum_object_size={MAX_LINE_BYTES})"
+    )
+
+
+# ---- exact path -------------------------------------------------------------------------------
+def open_lines(path: Path) -> Any:
+    """Binary line iterator, transparently gunzipping ``.gz``."""
+    if path.suffix == ".gz":
+        return gzip.open(path, "rb")
+    return path.open("rb")
+
+
+def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
+    """Parse one line: (document, None) or (None, reason). Blank lines give (None, None)."""
+    text = raw.strip()
+    if not text:
+        return None, None
+    if len(raw) > MAX_LINE_BYTES:
+        return None, f"line longer than {MAX_LINE_BYTES} bytes"
+    try:
+        doc = orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        return None, f"invalid JSON: {exc}"
+    if not isinstance(doc, dict):
+        return None, f"expected a JSON object, got {type(doc).__name__}"
+    return doc, None
+
+
+def read_exact(
+    path: Path, display: str, problems: ReadProblems
+) -> Iterator[pa.RecordBatch]:
+    """Python reader: every line numbered exactly; bad lines counted, never fatal."""
+    arrow_schema = schema.arrow_schema()
+    rows: list[dict[str, Any]] = []
+    with open_lines(path) as handle:
+        for number, raw in enumerate(handle, start=1):
+            doc, reason = parse_line(raw)
+            if reason is not None:
+                problems.add(number, reason)
+                continue
+            if doc is None:
+                continue
+            row = normalize_ecs(doc)
+            row[schema.FILE_COLUMN] = display
+            row[schema.LINE_COLUMN] = number
+            row[schema.FORMAT_COLUMN] = FORMAT
+            rows.append(row)
+            if len(rows) >= BATCH_ROWS:
+                yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
+                rows = []
+    if rows:
+        yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
+
+
+def looks_like_ecs(doc: dict[str, Any]) -> bool:
+    """A JSON object whose keys are ECS fields (nested or dotted)."""
+    return any(str(key).split(".")[0] in ECS_TOP_LEVEL for key in doc)

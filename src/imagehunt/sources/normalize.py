@@ -1,0 +1,119 @@
+"""Turn a parsed JSON document into a normalized row: ECS dotted or nested keys, any mix.
+
+Used by every Python-side source and by the ECS reader's exact path. The conversions match
+what the DuckDB fast path produces, so both paths give the same row for the same line.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+
+from imagehunt import schema
+
+
+def flatten(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """Yield (dotted.path, value) for every non-object leaf; arrays are leaves."""
+    for key, value in doc.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            yield from flatten(value, path + ".")
+        else:
+            yield path, value
+
+
+def to_text(value: Any) -> str | None:
+    """Scalar as text the way DuckDB renders a JSON value read as VARCHAR."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return str(value)
+    return orjson.dumps(value).decode()
+
+
+def to_integer(value: Any) -> int | None:
+    """Integer from an int, an integral float or a decimal string; None otherwise."""
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, int):
+        return value if -(2**63) <= value < 2**63 else None
+    if isinstance(value, float):
+        if math.isfinite(value) and value.is_integer() and abs(value) < 2**63:
+            return int(value)
+        return None
+    if isinstance(value, str):
+        text = value.strip()
+        if text.lstrip("+-").isdigit():
+            number = int(text)
+            return number if -(2**63) <= number < 2**63 else None
+        try:
+            return to_integer(float(text))
+        except (ValueError, OverflowError):
+            return None
+    return None
+
+
+def to_strings(value: Any) -> list[str] | None:
+    """Array field: a list of texts (None elements dropped) from a list or a scalar."""
+    if value is None:
+        return None
+    items = value if isinstance(value, list) else [value]
+    texts = [t for t in (to_text(v) for v in items) if t is not None]
+    return texts
+
+
+def to_timestamp(value: Any) -> datetime | None:
+    """ISO 8601 text or epoch milliseconds as an aware UTC datetime."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        try:
+            return datetime.fromtimestamp(value / 1000.0, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            return None
+    if not isinstance(value, str):
+        return None
+    text = value.strip()
+    if text.isdigit():
+        return to_timestamp(int(text))
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+_CONVERT = {
+    schema.Kind.STRING: to_text,
+    schema.Kind.INTEGER: to_integer,
+    schema.Kind.STRINGS: to_strings,
+    schema.Kind.TIMESTAMP: to_timestamp,
+}
+
+
+def normalize_ecs(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """Map an ECS document (nested objects, dotted keys, scalars or arrays) to schema fields.
+
+    A value of the wrong type for one field leaves that field empty and keeps the others.
+    """
+    row: dict[str, Any] = {}
+    for path, value in flatten(doc):
+        fld = schema.BY_NAME.get(path)
+        if fld is None or row.get(path) is not None:
+            continue
+        converted = _CONVERT[fld.kind](value)
+        if converted is not None:
+            row[path] = converted
+    return row
