@@ -130,6 +130,14 @@ def _plain_parts(value: SigmaString) -> tuple[str, str] | None:
     return kind, literal
 
 
+def _ipv6_bounds(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[str, str]:
+    """32-hex-digit bounds of a range; an IPv4 range maps to its ::ffff:0:0/96 form."""
+    lo, hi = int(network.network_address), int(network.broadcast_address)
+    if isinstance(network, ipaddress.IPv4Network):
+        return _IPV4_MAPPED_PREFIX + f"{lo:08x}", _IPV4_MAPPED_PREFIX + f"{hi:08x}"
+    return f"{lo:032x}", f"{hi:032x}"
+
+
 class DuckDBBackend(TextQueryBackend):
     """pySigma backend producing DuckDB SQL boolean expressions over schema.py columns."""
 
@@ -255,17 +263,15 @@ class DuckDBBackend(TextQueryBackend):
         )
 
     def _cidr_predicate(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Predicate:
+        lo6, hi6 = _ipv6_bounds(network)
+        v6 = f"BETWEEN '{lo6}' AND '{hi6}'"
         if isinstance(network, ipaddress.IPv4Network):
             lo, hi = int(network.network_address), int(network.broadcast_address)
-            mapped_lo = _IPV4_MAPPED_PREFIX + f"{lo:08x}"
-            mapped_hi = _IPV4_MAPPED_PREFIX + f"{hi:08x}"
             return lambda x: (
                 f"({self.ipv4_function}({x}) BETWEEN {lo} AND {hi}"
-                f" OR {self.ipv6_function}({x}) BETWEEN '{mapped_lo}' AND '{mapped_hi}')"
+                f" OR {self.ipv6_function}({x}) {v6})"
             )
-        lo6 = f"{int(network.network_address):032x}"
-        hi6 = f"{int(network.broadcast_address):032x}"
-        return lambda x: f"{self.ipv6_function}({x}) BETWEEN '{lo6}' AND '{hi6}'"
+        return lambda x: f"{self.ipv6_function}({x}) {v6}"
 
     def convert_condition_field_eq_val_cidr(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -336,6 +342,39 @@ class DuckDBBackend(TextQueryBackend):
 
     def convert_condition_val_re(self, cond: ConditionValueExpression, state: ConversionState) -> str:
         raise SigmaFeatureNotSupportedByBackendError("keyword regular expressions are not supported")
+
+    # ---- OR of CIDR ranges -------------------------------------------------------------
+    def convert_condition_or(self, cond: ConditionOR, state: ConversionState) -> Any:
+        """An OR of CIDR ranges on one field parses the address once, then checks every range."""
+        args = cond.args
+        if len(args) > 1 and all(
+            isinstance(a, ConditionFieldEqualsValueExpression)
+            and isinstance(a.value, SigmaCIDRExpression)
+            for a in args
+        ):
+            fields = {a.field for a in args}  # type: ignore[union-attr]
+            if len(fields) == 1:
+                name = fields.pop()
+                self._field(name)
+                networks = [a.value.network for a in args]  # type: ignore[union-attr]
+                return self._apply(name, lambda x: self._cidr_any(x, networks))
+        return super().convert_condition_or(cond, state)
+
+    def _cidr_any(
+        self, x: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]
+    ) -> str:
+        tests = []
+        for network in networks:
+            lo6, hi6 = _ipv6_bounds(network)
+            if isinstance(network, ipaddress.IPv4Network):
+                lo, hi = int(network.network_address), int(network.broadcast_address)
+                tests.append(f"a.v4 BETWEEN {lo} AND {hi}")
+            tests.append(f"a.v6 BETWEEN '{lo6}' AND '{hi6}'")
+        checks = " OR ".join(tests)
+        return (
+            f"list_transform([{{'v4': {self.ipv4_function}({x}), "
+            f"'v6': {self.ipv6_function}({x})}}], lambda a: {checks})[1]"
+        )
 
     # ---- OR lists --------------------------------------------------------------------------
     def convert_condition_as_in_expression(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -123,7 +123,12 @@ class PackQuery:
         self.rule_list = f"list_filter([{cases}], lambda i: i IS NOT NULL)" if cases else "[]"
 
     def over(self, relation: str, *, empty_flag: bool = False) -> str:
-        cols = ", ".join(sql_identifier(c) for c in OUTPUT_COLUMNS)
+        cols = ", ".join(
+            f"timezone('UTC', {sql_identifier(c)}) AS {sql_identifier(c)}"
+            if c == "@timestamp"
+            else sql_identifier(c)
+            for c in OUTPUT_COLUMNS
+        )
         select = f"SELECT {cols}, {self.rule_list} AS _rules"
         where = f"({self.window.sql()}) AND ({self.any_rule})"
         if empty_flag:
@@ -144,6 +149,9 @@ def _rows(result: duckdb.DuckDBPyConnection) -> Iterator[dict[str, Any]]:
 
 def _to_match(row: dict[str, Any]) -> MatchedEvent:
     indexes = tuple(row.pop("_rules") or ())
+    stamp = row.get("@timestamp")
+    if isinstance(stamp, datetime):
+        row["@timestamp"] = stamp.replace(tzinfo=UTC)
     return MatchedEvent(fields=row, rule_indexes=indexes)
 
 

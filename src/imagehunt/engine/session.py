@@ -12,35 +12,41 @@ import duckdb
 _OCTET = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
 _IPV4 = f"{_OCTET}(?:\\.{_OCTET}){{3}}"
 
+# Single-element list_transform binds a value to a lambda parameter, so that a value used
+# several times is computed once (a macro parameter would be expanded at every use).
+_IP6_GROUPS = (
+    "CASE WHEN NOT regexp_full_match(t, '[0-9a-f:]+') THEN NULL "
+    "WHEN len(string_split(t, '::')) > 2 THEN NULL "
+    "WHEN NOT contains(t, '::') THEN string_split(t, ':') "
+    "ELSE list_concat("
+    "CASE WHEN starts_with(t, '::') THEN [] ELSE string_split(split_part(t, '::', 1), ':') END, "
+    "list_transform(range(8 - len(list_filter(string_split(replace(t, '::', ':'), ':'), "
+    "lambda e: e <> ''))), lambda i: '0'), "
+    "CASE WHEN ends_with(t, '::') THEN [] ELSE string_split(split_part(t, '::', 2), ':') END) "
+    "END"
+)
+_IP6_HEX = (
+    "CASE WHEN g IS NULL OR len(g) <> 8 OR NOT list_bool_and(list_transform(g, "
+    "lambda e: regexp_full_match(e, '[0-9a-f]{1,4}'))) THEN NULL "
+    "ELSE array_to_string(list_transform(g, lambda e: lpad(e, 4, '0')), '') END"
+)
+_IP6_V4TAIL = (
+    f"CASE WHEN regexp_matches(s, ':{_IPV4}$') THEN list_transform("
+    "[ih_ip4(regexp_extract(s, '[0-9.]+$'))], lambda v: regexp_replace(s, '[0-9.]+$', '') || "
+    "printf('%x:%x', v // 65536, v % 65536))[1] "
+    "WHEN contains(s, '.') THEN NULL ELSE s END"
+)
+
 MACROS: tuple[str, ...] = (
     # IPv4 dotted quad (no leading zeros) -> integer; NULL otherwise.
     "CREATE OR REPLACE MACRO ih_ip4(ip) AS CASE WHEN regexp_full_match(ip, "
     f"'{_IPV4}') THEN list_reduce(list_transform(string_split(ip, '.'), "
     "lambda o: CAST(o AS BIGINT)), lambda a, b: a * 256 + b) END",
-    # An embedded dotted quad at the end of an IPv6 text -> two hex groups.
-    "CREATE OR REPLACE MACRO ih_ip6_v4tail(s) AS CASE "
-    f"WHEN regexp_matches(s, ':{_IPV4}$') THEN "
-    "regexp_replace(s, '[0-9.]+$', '') || printf('%x:%x', "
-    "ih_ip4(regexp_extract(s, '[0-9.]+$')) // 65536, ih_ip4(regexp_extract(s, '[0-9.]+$')) % 65536) "
-    "WHEN contains(s, '.') THEN NULL ELSE s END",
-    # Groups of an IPv6 text without zone: expand '::', check each group, or NULL.
-    "CREATE OR REPLACE MACRO ih_ip6_groups(s) AS CASE "
-    "WHEN s IS NULL OR NOT regexp_full_match(s, '[0-9a-f:]+') THEN NULL "
-    "WHEN len(string_split(s, '::')) > 2 THEN NULL "
-    "WHEN NOT contains(s, '::') THEN string_split(s, ':') "
-    "ELSE list_concat("
-    "CASE WHEN starts_with(s, '::') THEN [] ELSE string_split(split_part(s, '::', 1), ':') END, "
-    "list_transform(range(8 - len(list_filter(string_split(replace(s, '::', ':'), ':'), "
-    "lambda g: g <> ''))), lambda i: '0'), "
-    "CASE WHEN ends_with(s, '::') THEN [] ELSE string_split(split_part(s, '::', 2), ':') END) "
-    "END",
-    "CREATE OR REPLACE MACRO ih_ip6_hex(g) AS CASE "
-    "WHEN g IS NULL OR len(g) <> 8 OR NOT list_bool_and(list_transform(g, "
-    "lambda x: regexp_full_match(x, '[0-9a-f]{1,4}'))) THEN NULL "
-    "ELSE array_to_string(list_transform(g, lambda x: lpad(x, 4, '0')), '') END",
-    # IPv6 text (zone id allowed, IPv4-mapped allowed) -> 32 hex digits; NULL otherwise.
-    "CREATE OR REPLACE MACRO ih_ip6(ip) AS CASE WHEN contains(ip, ':') THEN "
-    "ih_ip6_hex(ih_ip6_groups(ih_ip6_v4tail(lower(regexp_replace(ip, '%[^%]*$', ''))))) END",
+    # IPv6 text (zone id and embedded IPv4 allowed) -> 32 hex digits; NULL otherwise.
+    "CREATE OR REPLACE MACRO ih_ip6(ip) AS CASE WHEN contains(ip, ':') THEN list_transform("
+    "[lower(regexp_replace(ip, '%[^%]*$', ''))], lambda s: list_transform("
+    f"[{_IP6_V4TAIL}], lambda t: list_transform([{_IP6_GROUPS}], lambda g: {_IP6_HEX})[1])[1]"
+    ")[1] END",
 )
 
 

@@ -51,6 +51,19 @@ _MIN_DELETION_SOURCE = 5
 
 _SEPARATORS = frozenset("._-")
 
+_HUB_NAMESPACE = re.compile(r"[a-z0-9]{4,30}")
+"""Docker Hub account and organization names: 4 to 30 lowercase letters and digits."""
+
+# Which look-alike namespaces typosquat_variants() pairs with every name they imitate. The
+# cross product is what makes the list long (each look-alike of ``library`` times ~145 official
+# names), so ``library`` gets only its deletions (libary, librry, ...) and other namespaces their
+# deletions and look-alike characters (btnami, bitnaml, bltnami); find_typosquat() still
+# recognizes every one-edit look-alike of every popular namespace.
+_LISTED_NAMESPACE_EDITS: dict[str, frozenset[str]] = {
+    OFFICIAL_NAMESPACE: frozenset({"deletion"}),
+    "": frozenset({"deletion", "homoglyph"}),
+}
+
 # Look-alike characters that are legal in Docker repository names (lowercase letters, digits).
 # Each pair is one edit: the left text is replaced by the right text at one position.
 _HOMOGLYPHS: tuple[tuple[str, str], ...] = (
@@ -68,9 +81,7 @@ _HOMOGLYPHS: tuple[tuple[str, str], ...] = (
     ("d", "cl"),
     ("cl", "d"),
 )
-_HOMOGLYPH_CHARS = frozenset(
-    (a, b) for a, b in _HOMOGLYPHS if len(a) == 1 and len(b) == 1
-)
+_HOMOGLYPH_CHARS = frozenset((a, b) for a, b in _HOMOGLYPHS if len(a) == 1 and len(b) == 1)
 
 
 @dataclass(frozen=True)
@@ -267,21 +278,27 @@ def _index(popular: tuple[str, ...], known_good: tuple[str, ...]) -> _Index:
     def add(variant: str, target: str, technique: str) -> None:
         if variant in excluded or variant in variants:
             return
-        if len(_split(variant)[1]) < _MIN_VARIANT_LENGTH:
+        if len(variant) < _MIN_VARIANT_LENGTH:
             return
         variants[variant] = (target, technique)
 
-    for repo in sorted(pop):
-        namespace, name = _split(repo)
+    # Name edits only for official images: a publisher's namespace (bitnami/...) accepts pushes
+    # from its owner alone, so a misspelt name under it cannot be an attacker's image.
+    for name in sorted(by_namespace.get(OFFICIAL_NAMESPACE, ())):
         for variant, technique in _one_edit(name).items():
-            add(_join(namespace, variant), repo, technique)
+            add(variant, name, technique)
 
+    # Look-alike namespaces can be registered by anyone: pair each with the names it imitates.
     lookalikes: dict[str, str] = {}
     for namespace in sorted(by_namespace):
-        for variant_ns in _one_edit(namespace):
+        for variant_ns, technique in _one_edit(namespace).items():
             if variant_ns in by_namespace or variant_ns in lookalikes:
                 continue
             lookalikes[variant_ns] = namespace
+            if not _HUB_NAMESPACE.fullmatch(variant_ns):
+                continue
+            if technique not in _LISTED_NAMESPACE_EDITS.get(namespace, _LISTED_NAMESPACE_EDITS[""]):
+                continue
             for name in sorted(by_namespace[namespace]):
                 add(f"{variant_ns}/{name}", _join(namespace, name), "namespace")
 
