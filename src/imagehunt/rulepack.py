@@ -137,8 +137,8 @@ def _pack_rule(
             name=name,
             title=rule.title,
             level=_level(rule),
-            branch=_text(custom.get("branch")) or ("Correlation" if isinstance(
-                rule, SigmaCorrelationRule) else "Custom"),
+            branch=_text(custom.get("branch"))
+            or ("Correlation" if isinstance(rule, SigmaCorrelationRule) else "Custom"),
             tags=tuple(str(t) for t in rule.tags),
         ),
         description=_text(rule.description),
@@ -164,14 +164,17 @@ def _load_file(path: Path, builtin: bool) -> tuple[list[PackRule], list[RuleErro
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else None
-        return [], [RuleError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=path,
-                              line=line)]
+        return [], [
+            RuleError(f"invalid YAML: {getattr(exc, 'problem', exc)}", file=path, line=line)
+        ]
     rules: list[PackRule] = []
     for doc_line, doc in documents:
         if doc is None:
             continue
         if not isinstance(doc, dict):
-            errors.append(RuleError("a Sigma rule must be a YAML mapping", file=path, line=doc_line))
+            errors.append(
+                RuleError("a Sigma rule must be a YAML mapping", file=path, line=doc_line)
+            )
             continue
         try:
             collection = SigmaCollection.from_dicts(
@@ -181,10 +184,14 @@ def _load_file(path: Path, builtin: bool) -> tuple[list[PackRule], list[RuleErro
                 resolve_references=False,
             )
         except SigmaError as exc:
-            errors.append(RuleError(str(exc), file=path, line=_error_line(text, doc_line, str(exc))))
+            errors.append(
+                RuleError(str(exc), file=path, line=_error_line(text, doc_line, str(exc)))
+            )
             continue
         for err in collection.errors:
-            errors.append(RuleError(str(err), file=path, line=_error_line(text, doc_line, str(err))))
+            errors.append(
+                RuleError(str(err), file=path, line=_error_line(text, doc_line, str(err)))
+            )
         for rule in collection.rules:
             if rule.errors:
                 for err in rule.errors:
@@ -195,15 +202,17 @@ def _load_file(path: Path, builtin: bool) -> tuple[list[PackRule], list[RuleErro
             if isinstance(rule, SigmaRule | SigmaCorrelationRule):
                 rules.append(_pack_rule(rule, path, doc_line, builtin))
     if builtin:
-        for rule in rules:
-            missing = [a for a in REQUIRED_PACK_ATTRIBUTES if not rule.sigma.custom_attributes.get(a)]
-            if missing or rule.name != path.stem or not rule.sigma.id:
+        for packed in rules:
+            missing = [
+                a for a in REQUIRED_PACK_ATTRIBUTES if not packed.sigma.custom_attributes.get(a)
+            ]
+            if missing or packed.name != path.stem or not packed.sigma.id:
                 errors.append(
                     RuleError(
                         "shipped rule needs an id, a name equal to its file name and "
                         f"{', '.join(REQUIRED_PACK_ATTRIBUTES)} (missing: {', '.join(missing)})",
                         file=path,
-                        line=rule.line,
+                        line=packed.line,
                     )
                 )
     return rules, errors

@@ -55,7 +55,7 @@ _ARROW_TYPES: dict[Kind, pa.DataType] = {
     Kind.TIMESTAMP: pa.timestamp("us", tz="UTC"),
 }
 
-S, I, L, T = Kind.STRING, Kind.INTEGER, Kind.STRINGS, Kind.TIMESTAMP
+S, N, L, T = Kind.STRING, Kind.INTEGER, Kind.STRINGS, Kind.TIMESTAMP
 
 FIELDS: tuple[Field, ...] = (
     Field("@timestamp", T, "time the event happened"),
@@ -76,7 +76,7 @@ FIELDS: tuple[Field, ...] = (
     Field("user.name", S, "user the process ran as, or the cloud principal"),
     Field("user.id", S, "user id"),
     Field("process.entity_id", S, "unique id of the process"),
-    Field("process.pid", I, "process id"),
+    Field("process.pid", N, "process id"),
     Field("process.name", S, "process name (file name of the executable)"),
     Field("process.executable", S, "absolute path of the executable"),
     Field("process.command_line", S, "full command line"),
@@ -84,14 +84,14 @@ FIELDS: tuple[Field, ...] = (
     Field("process.working_directory", S, "working directory"),
     Field("process.env_vars", L, "environment variables (NAME=value)"),
     Field("process.parent.entity_id", S, "unique id of the parent process"),
-    Field("process.parent.pid", I, "parent process id"),
+    Field("process.parent.pid", N, "parent process id"),
     Field("process.parent.name", S, "parent process name"),
     Field("process.parent.executable", S, "parent executable path"),
     Field("process.parent.command_line", S, "parent command line"),
     Field("source.ip", S, "source address"),
-    Field("source.port", I, "source port"),
+    Field("source.port", N, "source port"),
     Field("destination.ip", S, "destination address"),
-    Field("destination.port", I, "destination port"),
+    Field("destination.port", N, "destination port"),
     Field("destination.domain", S, "destination host name when the producer knows it"),
     Field("network.transport", S, "tcp, udp"),
     Field("network.protocol", S, "application protocol (dns, http, ...)"),

@@ -34,6 +34,7 @@ from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
     CompareOperators,
+    SigmaBool,
     SigmaCasedString,
     SigmaCIDRExpression,
     SigmaCompareExpression,
@@ -317,7 +318,8 @@ class DuckDBBackend(TextQueryBackend):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
         fld = self._field(cond.field)
-        word = "true" if cond.value.boolean else "false"  # type: ignore[union-attr]
+        assert isinstance(cond.value, SigmaBool)
+        word = "true" if cond.value.boolean else "false"
         return self._apply(cond.field, lambda x: f"lower({self._as_text(fld, x)}) = '{word}'")
 
     def convert_condition_field_eq_field(
@@ -325,7 +327,9 @@ class DuckDBBackend(TextQueryBackend):
     ) -> str:
         raise SigmaFeatureNotSupportedByBackendError("field references are not supported")
 
-    def convert_condition_val_str(self, cond: ConditionValueExpression, state: ConversionState) -> str:
+    def convert_condition_val_str(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> str:
         """Keyword search: the value in any string field."""
         assert isinstance(cond.value, SigmaString)
         ors = [
@@ -335,13 +339,19 @@ class DuckDBBackend(TextQueryBackend):
         ]
         return "(" + " OR ".join(ors) + ")"
 
-    def convert_condition_val_num(self, cond: ConditionValueExpression, state: ConversionState) -> str:
+    def convert_condition_val_num(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> str:
         return self.convert_condition_val_str(
-            ConditionValueExpression(SigmaString(str(cond.value)), cond.source), state
+            ConditionValueExpression(SigmaString(str(cond.value))), state
         )
 
-    def convert_condition_val_re(self, cond: ConditionValueExpression, state: ConversionState) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("keyword regular expressions are not supported")
+    def convert_condition_val_re(
+        self, cond: ConditionValueExpression, state: ConversionState
+    ) -> str:
+        raise SigmaFeatureNotSupportedByBackendError(
+            "keyword regular expressions are not supported"
+        )
 
     # ---- OR of CIDR ranges -------------------------------------------------------------
     def convert_condition_or(self, cond: ConditionOR, state: ConversionState) -> Any:
@@ -420,23 +430,21 @@ class DuckDBBackend(TextQueryBackend):
                 if not is_cased:
                     body = body.lower()
                 regex = sql_string(f"(?s)^(?:{body})$")
-                expr = "{t}" if is_cased else "lower({t})"
-                ors.append(
-                    self._apply(
-                        name,
-                        lambda x, e=expr, r=regex: (
-                            f"regexp_full_match({e.format(t=self._as_text(fld, x))}, {r})"
-                        ),
-                    )
-                )
+                ors.append(self._apply(name, self._regex_predicate(fld, regex, is_cased)))
             else:
                 ors.extend(
-                    self._apply(name, self._string_predicate(fld, p, cased=is_cased))
-                    for p in group
+                    self._apply(name, self._string_predicate(fld, p, cased=is_cased)) for p in group
                 )
         if isinstance(cond, ConditionAND):
             return "(" + " AND ".join(ors) + ")"
         return ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
+
+    def _regex_predicate(self, fld: schema.Field, regex: str, cased: bool) -> Predicate:
+        def predicate(x: str) -> str:
+            text = self._as_text(fld, x)
+            return f"regexp_full_match({text if cased else f'lower({text})'}, {regex})"
+
+        return predicate
 
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState

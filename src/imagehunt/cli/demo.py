@@ -35,8 +35,10 @@ def demo() -> None:
     pack = load_pack()
     with spool_directory() as spool:
         outcome = run_scan(pack, list(expand([str(folder)], Path(spool))))
-    write_alerts(outcome.alerts, "table", pack_version=pack.version, output=None,
-                 stdout=sys.stdout)
+    write_alerts(outcome.alerts, "table", pack_version=pack.version, output=None, stdout=sys.stdout)
     render_summary(outcome.alerts, err)
-    err.print(f"\n{outcome.events} events scanned. Next: `imagehunt scan YOUR_LOGS -f jsonl`, "
-              "`imagehunt rules show miner_then_pool`.", highlight=False)
+    err.print(
+        f"\n{outcome.events} events scanned. Next: `imagehunt scan YOUR_LOGS -f jsonl`, "
+        "`imagehunt rules show miner_then_pool`.",
+        highlight=False,
+    )

@@ -18,8 +18,13 @@ def rules() -> None:
 
 
 @rules.command("list")
-@click.option("--rules", "rule_dirs", multiple=True, type=click.Path(exists=True, path_type=Path),
-              help="Also list your own Sigma rules from this folder.")
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Also list your own Sigma rules from this folder.",
+)
 def list_rules(rule_dirs: tuple[Path, ...]) -> None:
     """One line per rule: slug, level, branch, title, UUID."""
     pack = load_pack(list(rule_dirs))
@@ -27,8 +32,12 @@ def list_rules(rule_dirs: tuple[Path, ...]) -> None:
     for column in ("name", "level", "branch", "title", "id"):
         table.add_column(column)
     for rule in sorted(pack.rules, key=lambda r: r.name):
-        table.add_row(*(Text(v) for v in (rule.name, rule.ref.level, rule.ref.branch,
-                                          rule.ref.title, rule.id)))
+        table.add_row(
+            *(
+                Text(v)
+                for v in (rule.name, rule.ref.level, rule.ref.branch, rule.ref.title, rule.id)
+            )
+        )
     Console().print(table)
     for error in pack.errors:
         click.echo(f"rule error: {error}", err=True)
@@ -43,17 +52,27 @@ def show_rule(rule_id: str, rule_dirs: tuple[Path, ...]) -> None:
     rule = pack.by_ref(rule_id)
     out = Console(highlight=False)
     out.print(Text(f"{rule.ref.title}", style="bold"))
-    for label, value in (("name", rule.name), ("id", rule.id), ("level", rule.ref.level),
-                         ("branch", rule.ref.branch), ("tags", ", ".join(rule.ref.tags)),
-                         ("file", rule.path)):
+    for label, value in (
+        ("name", rule.name),
+        ("id", rule.id),
+        ("level", rule.ref.level),
+        ("branch", rule.ref.branch),
+        ("tags", ", ".join(rule.ref.tags)),
+        ("file", rule.path),
+    ):
         out.print(Text(f"{label:8} {value}"))
     if rule.escalate_same_process:
-        out.print(Text(f"{'escalate':8} {rule.escalate_same_process} when the same process "
-                       "does every step"))
-    sections = (("Description", rule.description),
-                ("False positives", "\n".join(f"- {f}" for f in rule.falsepositives)),
-                ("Investigation guide", rule.investigation_guide),
-                ("Response playbook", rule.response_playbook))
+        out.print(
+            Text(
+                f"{'escalate':8} {rule.escalate_same_process} when the same process does every step"
+            )
+        )
+    sections = (
+        ("Description", rule.description),
+        ("False positives", "\n".join(f"- {f}" for f in rule.falsepositives)),
+        ("Investigation guide", rule.investigation_guide),
+        ("Response playbook", rule.response_playbook),
+    )
     for title, body in sections:
         if body:
             out.print(Text(f"\n{title}", style="bold"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 
@@ -21,23 +22,51 @@ from imagehunt.sources.inputs import expand, spool_directory
 
 @click.command()
 @click.argument("paths", nargs=-1, required=True)
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table",
-              show_default=True, help="Format of the alerts written.")
-@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write alerts to FILE (atomically) instead of stdout.")
-@click.option("--rules", "rule_dirs", multiple=True,
-              type=click.Path(exists=True, path_type=Path),
-              help="Folder (or file) of your own Sigma rules, added to the pack.")
+@click.option(
+    "-f",
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="table",
+    show_default=True,
+    help="Format of the alerts written.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write alerts to FILE (atomically) instead of stdout.",
+)
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Folder (or file) of your own Sigma rules, added to the pack.",
+)
 @click.option("--no-default-rules", is_flag=True, help="Run only the rules given with --rules.")
-@click.option("--rule", "select", multiple=True, metavar="ID",
-              help="Run only this rule (slug or UUID); repeatable.")
-@click.option("--exclude-rule", "exclude", multiple=True, metavar="ID",
-              help="Do not run this rule (slug or UUID); repeatable.")
+@click.option(
+    "--rule",
+    "select",
+    multiple=True,
+    metavar="ID",
+    help="Run only this rule (slug or UUID); repeatable.",
+)
+@click.option(
+    "--exclude-rule",
+    "exclude",
+    multiple=True,
+    metavar="ID",
+    help="Do not run this rule (slug or UUID); repeatable.",
+)
 @click.option("--min-level", type=LEVEL_CHOICE, help="Report only alerts at or above LEVEL.")
 @click.option("--since", type=TimeParam(), help="Only events at or after TIME (ISO or 24h/7d).")
 @click.option("--until", type=TimeParam(), help="Only events before TIME.")
-@click.option("--fail-on", type=LEVEL_CHOICE,
-              help="Exit 1 when an alert at or above LEVEL is reported (off by default).")
+@click.option(
+    "--fail-on",
+    type=LEVEL_CHOICE,
+    help="Exit 1 when an alert at or above LEVEL is reported (off by default).",
+)
 @click.option("--strict", is_flag=True, help="Exit 4 when any input record is malformed.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
 def scan(
@@ -63,27 +92,36 @@ def scan(
     if no_default_rules and not rule_dirs:
         raise click.UsageError("--no-default-rules needs --rules DIR")
     err = Console(stderr=True, quiet=quiet)
-    pack = load_pack(list(rule_dirs), include_builtin=not no_default_rules, select=select,
-                     exclude=exclude, min_level=min_level)
+    pack = load_pack(
+        list(rule_dirs),
+        include_builtin=not no_default_rules,
+        select=select,
+        exclude=exclude,
+        min_level=min_level,
+    )
     with spool_directory() as spool:
         inputs = list(expand(paths, Path(spool)))
         outcome = run_scan(pack, inputs, TimeWindow(since, until), min_level=min_level)
     errors = [*pack.errors, *outcome.rule_errors]
-    write_alerts(outcome.alerts, fmt, pack_version=pack.version, output=output,
-                 stdout=sys.stdout)
+    write_alerts(outcome.alerts, fmt, pack_version=pack.version, output=output, stdout=sys.stdout)
     _report(err, outcome, errors)
     sys.exit(exit_code(outcome, bool(errors), fail_on, strict))
 
 
-def _report(err: Console, outcome: ScanOutcome, errors: list[Exception]) -> None:
+def _report(err: Console, outcome: ScanOutcome, errors: Sequence[Exception]) -> None:
     skipped = {r.display: r.problems.count for r in outcome.inputs if r.problems.count}
-    problems = [f"{r.display}:{line}: {reason}" for r in outcome.inputs
-                for line, reason in r.problems.first]
-    problems += [f"{r.display}: skipped, {r.skipped_reason}" for r in outcome.inputs
-                 if r.skipped_reason]
+    problems = [
+        f"{r.display}:{line}: {reason}" for r in outcome.inputs for line, reason in r.problems.first
+    ]
+    problems += [
+        f"{r.display}: skipped, {r.skipped_reason}" for r in outcome.inputs if r.skipped_reason
+    ]
     render_summary(outcome.alerts, err, skipped=skipped, problems=problems)
-    err.print(f"{outcome.events} events from {len(outcome.inputs)} input(s), "
-              f"{outcome.rules_run} rules run", highlight=False)
+    err.print(
+        f"{outcome.events} events from {len(outcome.inputs)} input(s), "
+        f"{outcome.rules_run} rules run",
+        highlight=False,
+    )
     for error in errors:
         click.echo(f"rule error: {error}", err=True)
 
@@ -95,7 +133,8 @@ def exit_code(outcome: ScanOutcome, rule_errors: bool, fail_on: str | None, stri
         return 4
     if rule_errors:
         return 3
-    if fail_on is not None and any(level_rank(a.level) >= level_rank(fail_on)
-                                   for a in outcome.alerts):
+    if fail_on is not None and any(
+        level_rank(a.level) >= level_rank(fail_on) for a in outcome.alerts
+    ):
         return 1
     return 0

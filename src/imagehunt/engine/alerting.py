@@ -92,8 +92,7 @@ def chain_alert(chain: Chain, events: Sequence[MatchedEvent], pack_version: str)
     level = rule.ref.level
     if chain.same_process and rule.escalate_same_process:
         level = rule.escalate_same_process
-    ref = RuleRef(rule.ref.id, rule.ref.name, rule.ref.title, level, rule.ref.branch,
-                  rule.ref.tags)
+    ref = RuleRef(rule.ref.id, rule.ref.name, rule.ref.title, level, rule.ref.branch, rule.ref.tags)
     first = steps[0].fields
     merged = event_fields(first)
     for step in steps[1:]:

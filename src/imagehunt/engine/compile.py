@@ -53,7 +53,7 @@ def compile_rules(
     rules: list[PackRule], con: duckdb.DuckDBPyConnection
 ) -> tuple[list[CompiledRule], list[RuleError]]:
     """Compile every rule; a rule that fails is reported with its file and left out."""
-    backend = DuckDBBackend(processing_pipeline=load_pipeline("ecs"))
+    backend = DuckDBBackend(load_pipeline("ecs"))
     con.register(EMPTY_EVENTS, pa.Table.from_batches([], schema=schema.arrow_schema()))
     compiled: list[CompiledRule] = []
     errors: list[RuleError] = []
@@ -62,12 +62,18 @@ def compile_rules(
             sql = compile_rule(rule, backend)
             con.execute(f"SELECT count(*) FROM {EMPTY_EVENTS} WHERE {sql}").fetchall()
         except (SigmaError, NotImplementedError) as exc:
-            errors.append(RuleError(f"rule '{rule.name}' cannot be compiled: {exc}",
-                                    file=rule.path, line=rule.line))
+            errors.append(
+                RuleError(
+                    f"rule '{rule.name}' cannot be compiled: {exc}", file=rule.path, line=rule.line
+                )
+            )
             continue
         except duckdb.Error as exc:
-            errors.append(RuleError(f"rule '{rule.name}' gives invalid SQL: {exc}",
-                                    file=rule.path, line=rule.line))
+            errors.append(
+                RuleError(
+                    f"rule '{rule.name}' gives invalid SQL: {exc}", file=rule.path, line=rule.line
+                )
+            )
             continue
         except RuleError as exc:
             errors.append(exc)

@@ -67,7 +67,9 @@ def correlation_steps(rule: PackRule, pack: RulePack) -> list[list[str]]:
     if sigma.type not in SUPPORTED:
         raise RuleError(
             f"correlation type '{sigma.type.name.lower()}' is not supported by the local engine",
-            file=rule.path, line=rule.line, hint="use temporal or temporal_ordered",
+            file=rule.path,
+            line=rule.line,
+            hint="use temporal or temporal_ordered",
         )
     condition = sigma.condition
     if isinstance(condition, SigmaExtendedCorrelationCondition):
@@ -76,13 +78,15 @@ def correlation_steps(rule: PackRule, pack: RulePack) -> list[list[str]]:
         try:
             names = [_refs(op) for op in operands]
         except ValueError as exc:
-            raise RuleError(f"unsupported extended condition: {exc}", file=rule.path,
-                            line=rule.line) from exc
+            raise RuleError(
+                f"unsupported extended condition: {exc}", file=rule.path, line=rule.line
+            ) from exc
     else:
         names = [[r.reference] for r in (sigma.rules or [])]
     if len(names) < 2:
-        raise RuleError("a temporal correlation needs two or more steps", file=rule.path,
-                        line=rule.line)
+        raise RuleError(
+            "a temporal correlation needs two or more steps", file=rule.path, line=rule.line
+        )
     return [[pack.by_ref(n).id for n in step] for step in names]
 
 
@@ -109,7 +113,8 @@ def _chain_sql(steps: int, span_seconds: int, ordered: bool, groups: int) -> str
     return (
         f"SELECT {keys}, coalesce({same}, false) AS same_process FROM {' '.join(joins)} "
         "WHERE s0.step = 0 "
-        f"QUALIFY row_number() OVER (PARTITION BY s0.key ORDER BY coalesce({same}, false) DESC, {last}, "
+        f"QUALIFY row_number() OVER (PARTITION BY s0.key "
+        f"ORDER BY coalesce({same}, false) DESC, {last}, "
         + ", ".join(f"{a}.key" for a in aliases)
         + ") = 1 ORDER BY k0"
     )
@@ -165,4 +170,3 @@ def correlate(
         Chain(rule=rule, keys=tuple(int(k) for k in row[:-1]), same_process=bool(row[-1]))
         for row in result
     ]
-

@@ -37,8 +37,9 @@ class ScanOutcome:
         return sum(r.problems.count for r in self.inputs)
 
 
-def _match_rows(events: Sequence[MatchedEvent], rule_ids: Sequence[str],
-                group_by: Sequence[str]) -> list[MatchRow]:
+def _match_rows(
+    events: Sequence[MatchedEvent], rule_ids: Sequence[str], group_by: Sequence[str]
+) -> list[MatchRow]:
     rows: list[MatchRow] = []
     for key, event in enumerate(events):
         pid = event.fields.get("process.pid")
@@ -87,7 +88,18 @@ def run_scan(
     con.close()
     if min_level is not None:
         alerts = [a for a in alerts if level_rank(a.level) >= level_rank(min_level)]
-    alerts.sort(key=lambda a: (a.timestamp is None, a.timestamp or _EPOCH, a.evidence[0].file,
-                               a.evidence[0].line, a.rule.name))
-    return ScanOutcome(alerts=alerts, inputs=reports, rule_errors=errors,
-                       rules_run=len(compiled) + len(correlations))
+    alerts.sort(
+        key=lambda a: (
+            a.timestamp is None,
+            a.timestamp or _EPOCH,
+            a.evidence[0].file,
+            a.evidence[0].line,
+            a.rule.name,
+        )
+    )
+    return ScanOutcome(
+        alerts=alerts,
+        inputs=reports,
+        rule_errors=errors,
+        rules_run=len(compiled) + len(correlations),
+    )

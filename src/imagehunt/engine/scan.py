@@ -26,8 +26,7 @@ from imagehunt.sources.inputs import Input
 FAST_PATH_MIN_BYTES = 1 << 20
 CHUNK_BYTES = 16 << 20
 _BLANK_MARKERS = (b"\n\n", b"\n\r", b"\n ", b"\n\t")
-OUTPUT_COLUMNS = (*schema.FIELD_NAMES, schema.FILE_COLUMN, schema.LINE_COLUMN,
-                  schema.FORMAT_COLUMN)
+OUTPUT_COLUMNS = (*schema.FIELD_NAMES, schema.FILE_COLUMN, schema.LINE_COLUMN, schema.FORMAT_COLUMN)
 
 
 @dataclass(frozen=True)
@@ -97,14 +96,14 @@ def count_lines_if_regular(path: Path) -> int | None:
     lines = 0
     after_newline = True
     with _open_binary(path) as handle:
-        while chunk := handle.read(CHUNK_BYTES):
+        while chunk := bytes(handle.read(CHUNK_BYTES)):
             if after_newline and chunk[:1] in (b"\n", b"\r", b" ", b"\t"):
                 blank_at: int | None = 0
             else:
                 found = [i + 1 for m in _BLANK_MARKERS if (i := chunk.find(m)) >= 0]
                 blank_at = min(found) if found else None
             if blank_at is not None:
-                if (chunk[blank_at:] + handle.read()).strip():
+                if (chunk[blank_at:] + bytes(handle.read())).strip():
                     return None
                 return lines + chunk[:blank_at].count(b"\n")
             lines += chunk.count(b"\n")

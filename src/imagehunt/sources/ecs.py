@@ -86,7 +86,11 @@ def _type_sql(node: dict[str, Any] | str) -> str:
 def read_ndjson_columns() -> str:
     """The ``columns={...}`` argument of read_ndjson: explicit, from schema.py."""
     tree = _column_tree()
-    return "{" + ", ".join(f"{sql_string(k)}: {sql_string(_type_sql(v))}" for k, v in tree.items()) + "}"
+    return (
+        "{"
+        + ", ".join(f"{sql_string(k)}: {sql_string(_type_sql(v))}" for k, v in tree.items())
+        + "}"
+    )
 
 
 def _access_paths(fld: schema.Field) -> list[str]:
@@ -174,9 +178,7 @@ def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     return doc, None
 
 
-def read_exact(
-    path: Path, display: str, problems: ReadProblems
-) -> Iterator[pa.RecordBatch]:
+def read_exact(path: Path, display: str, problems: ReadProblems) -> Iterator[pa.RecordBatch]:
     """Python reader: every line numbered exactly; bad lines counted, never fatal."""
     arrow_schema = schema.arrow_schema()
     rows: list[dict[str, Any]] = []
