@@ -28,17 +28,25 @@ def rules() -> None:
 def list_rules(rule_dirs: tuple[Path, ...]) -> None:
     """One line per rule: slug, level, branch, title, UUID."""
     pack = load_pack(list(rule_dirs))
-    table = Table(title=f"imagehunt rule pack {pack.version}")
-    for column in ("name", "level", "branch", "title", "id"):
-        table.add_column(column)
-    for rule in sorted(pack.rules, key=lambda r: r.name):
-        table.add_row(
-            *(
-                Text(v)
-                for v in (rule.name, rule.ref.level, rule.ref.branch, rule.ref.title, rule.id)
+    ordered = sorted(pack.rules, key=lambda r: r.name)
+    console = Console()
+    if not console.is_terminal:  # scripts get one tab-separated line per rule
+        for rule in ordered:
+            click.echo(
+                "\t".join((rule.name, rule.ref.level, rule.ref.branch, rule.id, rule.ref.title))
             )
-        )
-    Console().print(table)
+    else:
+        table = Table(title=f"imagehunt rule pack {pack.version}")
+        for column in ("name", "level", "branch", "title", "id"):
+            table.add_column(column, overflow="fold")
+        for rule in ordered:
+            table.add_row(
+                *(
+                    Text(v)
+                    for v in (rule.name, rule.ref.level, rule.ref.branch, rule.ref.title, rule.id)
+                )
+            )
+        console.print(table)
     for error in pack.errors:
         click.echo(f"rule error: {error}", err=True)
 
