@@ -34,23 +34,23 @@ def plain(value: object) -> str:
 
 
 def render_table(alerts: Iterable[Alert], console: Console) -> None:
-    """Print the alerts as a table, sorted by time then most severe level first."""
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
-    for header in ("Level", "Time", "Rule", "Host", "Summary"):
-        table.add_column(header)
-    table.add_column("Evidence", overflow="fold")
+    """Print the alerts sorted by time then most severe first: a header line, then a summary.
+
+    Two lines per alert read well at any width; a wide table does not fit 80 columns.
+    """
     ordered = sorted(alerts, key=lambda a: (_time_key(a.timestamp), -_rank(a.level)))
     for alert in ordered:
-        table.add_row(
-            Text(plain(alert.level), style=LEVEL_STYLES.get(alert.level, "")),
-            Text(_time_text(alert.timestamp)),
-            Text(plain(alert.rule.name)),
-            Text(plain(alert.host_name)),
-            Text(plain(alert.summary)),
-            Text("\n".join(f"{plain(ev.file)}:{ev.line}" for ev in alert.evidence)),
-        )
-    table.caption = f"{len(ordered)} alert{'' if len(ordered) == 1 else 's'}"
-    console.print(table)
+        evidence = ", ".join(f"{plain(ev.file)}:{ev.line}" for ev in alert.evidence)
+        head = Text()
+        head.append(f"{plain(alert.level).upper():<8}", style=LEVEL_STYLES.get(alert.level, ""))
+        head.append(f" {_time_text(alert.timestamp)}  ")
+        head.append(plain(alert.rule.name), style="bold")
+        head.append(f"  host={plain(alert.host_name)}  ")
+        head.append(evidence, style="cyan")
+        console.print(head, overflow="fold")
+        console.print(Text("         " + plain(alert.summary)), overflow="fold")
+    noun = "alert" if len(ordered) == 1 else "alerts"
+    console.print(Text(f"{len(ordered)} {noun}", style="bold"))
 
 
 def render_summary(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from importlib.resources import files
 from pathlib import Path
@@ -34,7 +35,9 @@ def demo() -> None:
     err.print(f"imagehunt demo: scanning {folder} with the whole rule pack\n", highlight=False)
     pack = load_pack()
     with spool_directory() as spool:
-        outcome = run_scan(pack, list(expand([str(folder)], Path(spool))))
+        shown = os.path.relpath(folder)
+        target = shown if not shown.startswith("..") else str(folder)
+        outcome = run_scan(pack, list(expand([target], Path(spool))))
     write_alerts(outcome.alerts, "table", pack_version=pack.version, output=None, stdout=sys.stdout)
     render_summary(outcome.alerts, err)
     err.print(
