@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -188,19 +188,18 @@ def _load_file(path: Path, builtin: bool) -> tuple[list[PackRule], list[RuleErro
                 RuleError(str(exc), file=path, line=_error_line(text, doc_line, str(exc)))
             )
             continue
-        for err in collection.errors:
-            errors.append(
-                RuleError(str(err), file=path, line=_error_line(text, doc_line, str(err)))
-            )
+        messages = [str(e) for e in collection.errors]
+        messages += [str(e) for r in collection.rules for e in r.errors]
+        for message in dict.fromkeys(messages):  # same error reported by rule and collection
+            errors.append(RuleError(message, file=path, line=_error_line(text, doc_line, message)))
         for rule in collection.rules:
-            if rule.errors:
-                for err in rule.errors:
-                    errors.append(
-                        RuleError(str(err), file=path, line=_error_line(text, doc_line, str(err)))
-                    )
+            if rule.errors or not isinstance(rule, SigmaRule | SigmaCorrelationRule):
                 continue
-            if isinstance(rule, SigmaRule | SigmaCorrelationRule):
-                rules.append(_pack_rule(rule, path, doc_line, builtin))
+            packed = _pack_rule(rule, path, doc_line, builtin)
+            if not rule.name and rules:  # unnamed rules after the first in a multi-rule file
+                unique = f"{path.stem}_{len(rules) + 1}"
+                packed = replace(packed, ref=replace(packed.ref, name=unique))
+            rules.append(packed)
     if builtin:
         for packed in rules:
             missing = [
