@@ -2,7 +2,7 @@
 
 pySigma's own placeholders work on plain strings only; miner command-line, wallet and
 typosquat rules need a list inside a regular expression. A value's ``*`` becomes "any run of
-non-space characters" and ``?`` one such character. Escaping uses a backslash before ASCII
+characters other than spaces and path separators" and ``?`` one such character. Escaping uses a backslash before ASCII
 punctuation only, which RE2 (DuckDB, Spark) and Python's ``re`` read the same way.
 """
 
@@ -29,9 +29,9 @@ def value_to_regex(value: str | int) -> str:
     pieces = []
     for char in str(value):
         if char == "*":
-            pieces.append(r"[^\s]*")
+            pieces.append(r"[^\s/\\]*")
         elif char == "?":
-            pieces.append(r"[^\s]")
+            pieces.append(r"[^\s/\\]")
         else:
             pieces.append(regex_escape(char))
     return "".join(pieces)
