@@ -46,6 +46,7 @@ from sigma.types import (
 )
 
 from imagehunt import schema
+from imagehunt.portable_regex import regex_escape
 
 Predicate = Callable[[str], str]
 
@@ -78,11 +79,6 @@ def sql_identifier(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def _re2_literal(text: str) -> str:
-    """Escape text for RE2 (and Python re): backslash before ASCII punctuation only."""
-    return "".join("\\" + c if (c.isascii() and not c.isalnum() and c != " ") else c for c in text)
-
-
 def sigma_string_to_regex(value: SigmaString) -> str:
     """Anchored-free regex body for a Sigma string with ``*``/``?`` wildcards."""
     parts: list[str] = []
@@ -92,7 +88,7 @@ def sigma_string_to_regex(value: SigmaString) -> str:
         elif part is SpecialChars.WILDCARD_SINGLE:
             parts.append(".")
         elif isinstance(part, str):
-            parts.append(_re2_literal(part))
+            parts.append(regex_escape(part))
         else:
             raise SigmaFeatureNotSupportedByBackendError(
                 f"unexpanded placeholder {part!r} in a rule value"

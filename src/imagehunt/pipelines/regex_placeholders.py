@@ -2,8 +2,9 @@
 
 pySigma's own placeholders work on plain strings only; miner command-line, wallet and
 typosquat rules need a list inside a regular expression. A value's ``*`` becomes "any run of
-characters other than spaces and path separators" and ``?`` one such character. Escaping uses a backslash before ASCII
-punctuation only, which RE2 (DuckDB, Spark) and Python's ``re`` read the same way.
+characters other than spaces and path separators" and ``?`` one such character. Escaping
+uses a backslash before ASCII punctuation only, which RE2 (DuckDB, Spark) and Python's ``re``
+read the same way.
 """
 
 from __future__ import annotations
@@ -16,12 +17,9 @@ from sigma.processing.pipeline import ProcessingItem
 from sigma.processing.transformations.base import ValueTransformation
 from sigma.types import SigmaRegularExpression, SigmaType
 
+from imagehunt.portable_regex import regex_escape
+
 PLACEHOLDER = re.compile(r"%([a-z][a-z0-9_]*)%")
-
-
-def regex_escape(text: str) -> str:
-    """Escape ASCII punctuation with a backslash (portable between RE2 and Python re)."""
-    return "".join("\\" + c if (c.isascii() and not c.isalnum() and c != " ") else c for c in text)
 
 
 def value_to_regex(value: str | int) -> str:
