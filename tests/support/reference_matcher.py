@@ -83,9 +83,7 @@ class UnsupportedByReference(NotImplementedError):
 
 def matches(rule: SigmaRule, event: Event) -> bool:
     """True when any of the rule's conditions holds for ``event``."""
-    return any(
-        evaluate(condition.parsed, event) for condition in rule.detection.parsed_condition
-    )
+    return any(evaluate(condition.parsed, event) for condition in rule.detection.parsed_condition)
 
 
 def evaluate(node: Any, event: Event) -> bool:
@@ -139,9 +137,9 @@ def field_matches(name: str, value: Any, event: Event) -> bool:
         return (not is_missing(fld, raw)) == value.exists
     if isinstance(value, SigmaExpansion):
         return any(field_matches(name, v, event) for v in value.values)
-    if is_missing(fld, raw):
+    if raw is None or is_missing(fld, raw):
         return False
-    elements = list(raw) if fld.is_array else [raw]
+    elements: list[Any] = list(raw) if fld.is_array else [raw]
     return any(element_matches(fld, value, el) for el in elements if el is not None)
 
 

@@ -68,9 +68,13 @@ def compile_rule(rule: SigmaRule, backend: DuckDBBackend | None = None) -> str:
 class EventTable:
     """A DuckDB session (imagehunt's macros loaded) with one registered table of events."""
 
-    def __init__(self, events: Sequence[Mapping[str, Any]]) -> None:
-        self.events = list(events)
+    def __init__(self, events: Sequence[Mapping[str, Any]] = ()) -> None:
         self.con: duckdb.DuckDBPyConnection = connect(threads=1)
+        self.load(events)
+
+    def load(self, events: Sequence[Mapping[str, Any]]) -> None:
+        """Replace the table's events."""
+        self.events = list(events)
         self.con.register(TABLE, events_table(self.events))
 
     def select(self, where: str) -> set[int]:

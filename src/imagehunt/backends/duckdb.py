@@ -112,6 +112,14 @@ def _like_pattern(value: SigmaString) -> str:
     return "".join(out)
 
 
+def _canonical_integer(text: str) -> bool:
+    """Digits written the way the integer prints ('80', '-5'): compared as numbers.
+
+    Other digit strings ('080', '-0', '+1') compare as text against the field's decimal text.
+    """
+    return re.fullmatch(r"-?[0-9]+", text) is not None and str(int(text)) == text
+
+
 def _plain_parts(value: SigmaString) -> tuple[str, str] | None:
     """Classify a wildcard-only-at-ends string: returns (kind, literal) or None if general."""
     parts = list(value.s)
@@ -196,7 +204,7 @@ class DuckDBBackend(TextQueryBackend):
             fld.kind is schema.Kind.INTEGER
             and plain is not None
             and plain[0] == "eq"
-            and re.fullmatch(r"-?[0-9]+", plain[1])
+            and _canonical_integer(plain[1])
         ):
             number = int(plain[1])
             return lambda x: f"{x} = {number}"
@@ -328,8 +336,9 @@ class DuckDBBackend(TextQueryBackend):
     ) -> str:
         """Keyword search: the value in any string field."""
         assert isinstance(cond.value, SigmaString)
+        cased = isinstance(cond.value, SigmaCasedString)
         ors = [
-            self._apply(f.name, self._string_predicate(f, cond.value, cased=False))
+            self._apply(f.name, self._string_predicate(f, cond.value, cased=cased))
             for f in schema.FIELDS
             if f.kind in (schema.Kind.STRING, schema.Kind.STRINGS)
         ]
@@ -402,7 +411,7 @@ class DuckDBBackend(TextQueryBackend):
             elif isinstance(value, SigmaString):
                 plain = _plain_parts(value)
                 if plain is not None and plain[0] == "eq":
-                    if fld.kind is schema.Kind.INTEGER and re.fullmatch(r"-?[0-9]+", plain[1]):
+                    if fld.kind is schema.Kind.INTEGER and _canonical_integer(plain[1]):
                         exact_numbers.append(int(plain[1]))
                     else:
                         exact_text.append(plain[1])

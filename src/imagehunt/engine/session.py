@@ -15,8 +15,10 @@ _IPV4 = f"{_OCTET}(?:\\.{_OCTET}){{3}}"
 # Single-element list_transform binds a value to a lambda parameter, so that a value used
 # several times is computed once (a macro parameter would be expanded at every use).
 _IP6_GROUPS = (
-    "CASE WHEN NOT regexp_full_match(t, '[0-9a-f:]+') THEN NULL "
+    "CASE WHEN NOT regexp_full_match(t, '[0-9a-f:]+') OR contains(t, ':::') THEN NULL "
     "WHEN len(string_split(t, '::')) > 2 THEN NULL "
+    "WHEN contains(t, '::') AND len(list_filter(string_split(replace(t, '::', ':'), ':'), "
+    "lambda e: e <> '')) > 7 THEN NULL "
     "WHEN NOT contains(t, '::') THEN string_split(t, ':') "
     "ELSE list_concat("
     "CASE WHEN starts_with(t, '::') THEN [] ELSE string_split(split_part(t, '::', 1), ':') END, "
@@ -44,7 +46,7 @@ MACROS: tuple[str, ...] = (
     "lambda o: CAST(o AS BIGINT)), lambda a, b: a * 256 + b) END",
     # IPv6 text (zone id and embedded IPv4 allowed) -> 32 hex digits; NULL otherwise.
     "CREATE OR REPLACE MACRO ih_ip6(ip) AS CASE WHEN contains(ip, ':') THEN list_transform("
-    "[lower(regexp_replace(ip, '%[^%]*$', ''))], lambda s: list_transform("
+    "[lower(regexp_replace(ip, '%[^%]+$', ''))], lambda s: list_transform("
     f"[{_IP6_V4TAIL}], lambda t: list_transform([{_IP6_GROUPS}], lambda g: {_IP6_HEX})[1])[1]"
     ")[1] END",
 )
