@@ -10,9 +10,8 @@ import pytest
 
 from imagehunt.engine import scan as scan_module
 from imagehunt.engine.detect import run_scan
-from imagehunt.engine.scan import count_lines_if_regular
 from imagehunt.rulepack import RulePack, load_pack
-from imagehunt.sources.ecs import ReadProblems, read_exact
+from imagehunt.sources.ecs import ReadProblems, fetch_lines, read_exact
 from imagehunt.sources.inputs import Input, sniff
 from support.events import BENIGN, MINER, event, write_lines
 
@@ -112,22 +111,40 @@ def test_gzip_input_is_read_transparently(tmp_path: Path, miner_pack: RulePack) 
     ("content", "expected"),
     [
         (b"", 0),
+        (b"  \n\n", 0),
         (b'{"a":1}', 1),
         (b'{"a":1}\n{"b":2}\n', 2),
         (b'{"a":1}\n{"b":2}\n\n\n', 2),
         (b'{"a":1}\r\n{"b":2}\r\n', 2),
-        (b'{"a":1}\n\n{"b":2}\n', None),
-        (b'\n{"a":1}\n', None),
-        (b'{"a":1}\r\n\r\n{"b":2}\r\n', None),
-        (b'{"a":1}\n   \n{"b":2}\n', None),
+        (b'{"a":1}\n\n{"b":2}\n', 3),
+        (b'\n{"a":1}\n   \n', 2),
     ],
 )
-def test_line_count_decides_the_fast_path(
-    tmp_path: Path, content: bytes, expected: int | None
-) -> None:
+def test_last_content_line(tmp_path: Path, content: bytes, expected: int) -> None:
     path = tmp_path / "f.ndjson"
     path.write_bytes(content)
-    assert count_lines_if_regular(path) == expected
+    assert fetch_lines(path, [])[1] == expected
+
+
+def test_fetch_lines_across_chunk_boundaries(tmp_path: Path) -> None:
+    lines = [f'{{"n": {i}, "pad": "{"x" * (i % 7)}"}}'.encode() for i in range(1, 501)]
+    path = tmp_path / "f.ndjson"
+    path.write_bytes(b"\n".join(lines))  # no newline after the last line
+    wanted = [1, 2, 77, 250, 499, 500]
+    found, last = fetch_lines(path, wanted, chunk_bytes=64)
+    assert last == 500
+    assert found == {n: lines[n - 1] for n in wanted}
+
+
+def test_blank_lines_inside_a_large_file_fall_back_to_exact_numbers(
+    tmp_path: Path, miner_pack: RulePack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(scan_module, "FAST_PATH_MIN_BYTES", 0)
+    path = write_lines(tmp_path / "m.ndjson", [BENIGN, "", MINER, "not json", "", MINER, ""])
+    outcome = run_scan(miner_pack, [Input(path, str(path), "ecs")])
+    assert outcome.inputs[0].path_taken == "exact"
+    assert [a.evidence[0].line for a in outcome.alerts] == [3, 6]
+    assert [line for line, _ in outcome.inputs[0].problems.first] == [4]
 
 
 def test_sniff_rejects_binary_and_non_ecs(tmp_path: Path) -> None:

@@ -19,6 +19,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
+from re import _parser as sre_parse  # type: ignore[attr-defined]  # proves rewrites exact
 from typing import Any, ClassVar
 
 from sigma.conditions import (
@@ -118,6 +119,85 @@ def _canonical_integer(text: str) -> bool:
     Other digit strings ('080', '-0', '+1') compare as text against the field's decimal text.
     """
     return re.fullmatch(r"-?[0-9]+", text) is not None and str(int(text)) == text
+
+
+_SEPARATOR = "\\x1f"  # RE2 escape of chr(31), the separator array elements are joined with
+
+
+def element_regex_on_joined(pattern: str) -> str | None:
+    """The same test on elements joined by chr(31), or None where that could differ.
+
+    A regex inside a list lambda is compiled again for every vector DuckDB processes; for a
+    list-sized alternation (typosquats) that dominates a scan. On the joined string it is
+    compiled once. This is only exact when the pattern cannot match the separator and is
+    anchored, if at all, at its very start and end: ``^`` then means "start of an element"
+    and ``$`` "end of an element". Anything else keeps the per-element form.
+    """
+    try:
+        parsed = sre_parse.parse(pattern)
+    except (re.error, OverflowError, RecursionError):
+        return None
+    items = list(parsed)
+    starts = bool(items) and items[0] == (sre_parse.AT, sre_parse.AT_BEGINNING)
+    ends = len(items) > int(starts) and items[-1] == (sre_parse.AT, sre_parse.AT_END)
+    inner = items[int(starts) : len(items) - int(ends)]
+    if not _cannot_match_separator(inner):
+        return None
+    if starts != pattern.startswith("^") or (ends and not _ends_with_anchor(pattern)):
+        return None
+    core = pattern[int(starts) : len(pattern) - int(ends)]
+    head = f"(?:^|{_SEPARATOR})" if starts else ""
+    tail = f"(?:{_SEPARATOR}|$)" if ends else ""
+    return f"{head}(?:{core}){tail}"
+
+
+def _ends_with_anchor(pattern: str) -> bool:
+    escapes = len(pattern[:-1]) - len(pattern[:-1].rstrip("\\"))
+    return pattern.endswith("$") and escapes % 2 == 0
+
+
+_SAFE_CATEGORIES = {sre_parse.CATEGORY_DIGIT, sre_parse.CATEGORY_SPACE, sre_parse.CATEGORY_WORD}
+_SAFE_OPS = {
+    sre_parse.LITERAL,
+    sre_parse.IN,
+    sre_parse.BRANCH,
+    sre_parse.SUBPATTERN,
+    sre_parse.MAX_REPEAT,
+    sre_parse.MIN_REPEAT,
+}
+
+
+def _cannot_match_separator(items: Any) -> bool:
+    """True when no part of a parsed pattern can consume chr(31) or anchor inside it."""
+    for op, arg in items:
+        if op not in _SAFE_OPS:
+            return False
+        if op is sre_parse.LITERAL and arg == 0x1F:
+            return False
+        if op is sre_parse.IN and not _class_excludes_separator(arg):
+            return False
+        if op is sre_parse.BRANCH and not all(_cannot_match_separator(b) for b in arg[1]):
+            return False
+        if op is sre_parse.SUBPATTERN and not _cannot_match_separator(arg[-1]):
+            return False
+        if op in (sre_parse.MAX_REPEAT, sre_parse.MIN_REPEAT) and not _cannot_match_separator(
+            arg[2]
+        ):
+            return False
+    return True
+
+
+def _class_excludes_separator(members: Any) -> bool:
+    for op, arg in members:
+        if op is sre_parse.NEGATE:
+            return False
+        if op is sre_parse.LITERAL and arg == 0x1F:
+            return False
+        if op is sre_parse.RANGE and arg[0] <= 0x1F <= arg[1]:
+            return False
+        if op is sre_parse.CATEGORY and arg not in _SAFE_CATEGORIES:
+            return False
+    return True
 
 
 def _plain_parts(value: SigmaString) -> tuple[str, str] | None:
@@ -262,7 +342,17 @@ class DuckDBBackend(TextQueryBackend):
         assert isinstance(cond.value, SigmaRegularExpression)
         regex = cond.value
         flags = "".join(sorted(_RE2_FLAGS[f] for f in regex.flags))
-        pattern = (f"(?{flags})" if flags else "") + regex.regexp.to_plain()
+        text = regex.regexp.to_plain()
+        pattern = (f"(?{flags})" if flags else "") + text
+        if fld.is_array and flags in ("", "i"):
+            joined = element_regex_on_joined(text)
+            if joined is not None:
+                column = sql_identifier(cond.field)
+                body = (f"(?{flags})" if flags else "") + joined
+                return (
+                    f"coalesce(len({column}) > 0 AND regexp_matches("
+                    f"array_to_string({column}, chr(31)), {sql_string(body)}), false)"
+                )
         return self._apply(
             cond.field, lambda x: f"regexp_matches({self._as_text(fld, x)}, {sql_string(pattern)})"
         )

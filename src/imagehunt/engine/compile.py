@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Any
 
 import duckdb
 import pyarrow as pa
+from sigma.conditions import ConditionAND
+from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError
 from sigma.rule import SigmaRule
@@ -22,10 +25,16 @@ EMPTY_EVENTS = "ih_empty_events"
 
 @dataclass(frozen=True)
 class CompiledRule:
-    """A detection rule and its SQL boolean expression over the normalized columns."""
+    """A detection rule, its SQL boolean expression, and the same split into AND-ed parts.
+
+    ``conjuncts`` holds one tuple per Sigma condition of the rule (usually one): its top-level
+    AND operands in order, log-source guards first. The engine factors guards shared by
+    several rules so that each is evaluated once per row.
+    """
 
     rule: PackRule
     sql: str
+    conjuncts: tuple[tuple[str, ...], ...] = ()
 
 
 def rules_to_run(pack: RulePack) -> tuple[list[PackRule], list[PackRule]]:
@@ -38,15 +47,30 @@ def rules_to_run(pack: RulePack) -> tuple[list[PackRule], list[PackRule]]:
     return detections, correlations
 
 
-def compile_rule(rule: PackRule, backend: DuckDBBackend) -> str:
-    """SQL boolean expression of one rule (its conditions OR-ed)."""
+def _and_operands(cond: Any) -> list[Any]:
+    if isinstance(cond, ConditionAND):
+        return [part for arg in cond.args for part in _and_operands(arg)]
+    return [cond]
+
+
+def compile_rule(rule: PackRule, backend: DuckDBBackend) -> CompiledRule:
+    """SQL of one rule (its conditions OR-ed) and its AND-ed parts."""
     sigma = copy.deepcopy(rule.sigma)
     if isinstance(sigma, SigmaCorrelationRule) or not isinstance(sigma, SigmaRule):
         raise RuleError("not a detection rule", file=rule.path, line=rule.line)
-    queries = backend.convert_rule(sigma)
+    parts: list[tuple[str, ...]] = []
+
+    def split(_rule: Any, _fmt: Any, _index: int, cond: Any, result: Any) -> Any:
+        state = ConversionState(processing_state=dict(backend.last_processing_pipeline.state))
+        converted = [backend.convert_condition(op, state) for op in _and_operands(cond.parsed)]
+        parts.append(tuple(f"({c})" for c in converted))
+        return result
+
+    queries = backend.convert_rule(sigma, callback=split)
     if not queries:
         raise RuleError("rule compiled to no query", file=rule.path, line=rule.line)
-    return " OR ".join(f"({q})" for q in queries)
+    sql = " OR ".join(f"({q})" for q in queries)
+    return CompiledRule(rule=rule, sql=sql, conjuncts=tuple(parts))
 
 
 def compile_rules(
@@ -59,8 +83,9 @@ def compile_rules(
     errors: list[RuleError] = []
     for rule in rules:
         try:
-            sql = compile_rule(rule, backend)
-            con.execute(f"SELECT count(*) FROM {EMPTY_EVENTS} WHERE {sql}").fetchall()
+            compiled_rule = compile_rule(rule, backend)
+            for sql in (compiled_rule.sql, *(" AND ".join(c) for c in compiled_rule.conjuncts)):
+                con.execute(f"SELECT count(*) FROM {EMPTY_EVENTS} WHERE {sql}").fetchall()
         except (SigmaError, NotImplementedError) as exc:
             errors.append(
                 RuleError(
@@ -78,5 +103,5 @@ def compile_rules(
         except RuleError as exc:
             errors.append(exc)
             continue
-        compiled.append(CompiledRule(rule=rule, sql=sql))
+        compiled.append(compiled_rule)
     return compiled, errors

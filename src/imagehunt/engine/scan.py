@@ -9,8 +9,7 @@ from __future__ import annotations
 import gzip
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 import duckdb
@@ -24,9 +23,6 @@ from imagehunt.sources.ecs import ReadProblems
 from imagehunt.sources.inputs import Input
 
 FAST_PATH_MIN_BYTES = 1 << 20
-CHUNK_BYTES = 16 << 20
-_BLANK_MARKERS = (b"\n\n", b"\n\r", b"\n ", b"\n\t")
-OUTPUT_COLUMNS = (*schema.FIELD_NAMES, schema.FILE_COLUMN, schema.LINE_COLUMN, schema.FORMAT_COLUMN)
 
 
 @dataclass(frozen=True)
@@ -82,142 +78,151 @@ class TimeWindow:
         return " AND ".join(parts) if parts else "true"
 
 
-def _open_binary(path: Path) -> Any:
-    return gzip.open(path, "rb") if path.suffix == ".gz" else path.open("rb")
+def _case_and(parts: Sequence[str]) -> str:
+    expr = parts[-1]
+    for part in reversed(parts[:-1]):
+        expr = f"CASE WHEN {part} THEN {expr} ELSE false END"
+    return expr
 
 
-def count_lines_if_regular(path: Path) -> int | None:
-    """Line count if DuckDB will give exactly one row per line, else None.
+def factor_or(alternatives: list[list[str]]) -> str:
+    """OR of AND-lists, shared leading operands factored out, as short-circuiting CASEs.
 
-    DuckDB's NDJSON reader drops blank and whitespace-only lines; any such line before the
-    end of the file would shift every later line number, so the exact path is needed then.
-    Blank lines at the very end are harmless and allowed.
+    ``[[g, a], [g, b], [c]]`` becomes "g and (a or b), or else c": a log-source guard shared
+    by six process rules is checked once per row, and a rule's later parts run only on rows
+    that passed its earlier ones. CASE keeps that order even where DuckDB evaluates every
+    operand of AND/OR (projections).
     """
-    lines = 0
-    after_newline = True
-    with _open_binary(path) as handle:
-        while chunk := bytes(handle.read(CHUNK_BYTES)):
-            if after_newline and chunk[:1] in (b"\n", b"\r", b" ", b"\t"):
-                blank_at: int | None = 0
-            else:
-                found = [i + 1 for m in _BLANK_MARKERS if (i := chunk.find(m)) >= 0]
-                blank_at = min(found) if found else None
-            if blank_at is not None:
-                if (chunk[blank_at:] + bytes(handle.read())).strip():
-                    return None
-                return lines + chunk[:blank_at].count(b"\n")
-            lines += chunk.count(b"\n")
-            after_newline = chunk.endswith(b"\n")
-    return lines if after_newline else lines + 1
+    if not alternatives:
+        return "false"
+    groups: dict[str, list[list[str]]] = {}
+    for alt in alternatives:
+        groups.setdefault(alt[0], []).append(alt[1:])
+    parts = []
+    for head, rests in groups.items():
+        if any(not rest for rest in rests):
+            parts.append(head)
+        elif len(rests) == 1:
+            parts.append(_case_and([head, *rests[0]]))
+        else:
+            parts.append(_case_and([head, factor_or(rests)]))
+    expr = parts[-1]
+    for part in reversed(parts[:-1]):
+        expr = f"CASE WHEN {part} THEN true ELSE {expr} END"
+    return expr
 
 
 class PackQuery:
-    """The one SQL statement that evaluates every compiled rule over a relation."""
+    """The pack as SQL: one flag for "matches any rule", and each rule on its own."""
 
     def __init__(self, compiled: Sequence[CompiledRule], window: TimeWindow) -> None:
         self.compiled = list(compiled)
         self.window = window
-        self.any_rule = " OR ".join(f"({c.sql})" for c in self.compiled) or "false"
-        cases = ", ".join(f"CASE WHEN ({c.sql}) THEN {i} END" for i, c in enumerate(self.compiled))
-        self.rule_list = f"list_filter([{cases}], lambda i: i IS NOT NULL)" if cases else "[]"
+        self.any_rule = factor_or([list(c) for r in self.compiled for c in r.conjuncts])
 
-    def over(self, relation: str, *, empty_flag: bool = False) -> str:
-        cols = ", ".join(
-            f"timezone('UTC', {sql_identifier(c)}) AS {sql_identifier(c)}"
-            if c == "@timestamp"
-            else sql_identifier(c)
-            for c in OUTPUT_COLUMNS
-        )
-        select = f"SELECT {cols}, {self.rule_list} AS _rules"
-        where = f"({self.window.sql()}) AND ({self.any_rule})"
-        if empty_flag:
-            select += ", _empty"
-            where = f"({where}) OR _empty"
-        return f"{select} FROM ({relation}) AS ev WHERE {where}"
+    @property
+    def flag(self) -> str:
+        """Boolean SQL: the row is in the time window and matches at least one rule."""
+        return f"coalesce(CASE WHEN {self.window.sql()} THEN {self.any_rule} ELSE false END, false)"
+
+    def needed_fields(self) -> list[str]:
+        """Schema fields the flag reads (computed once per row on the fast path)."""
+        text = f"{self.window.sql()} {self.any_rule}"
+        return [name for name in schema.FIELD_NAMES if sql_identifier(name) in text]
 
 
-def _rows(result: duckdb.DuckDBPyConnection) -> Iterator[dict[str, Any]]:
-    names = [d[0] for d in result.description or []]
-    while True:
-        batch = result.fetchmany(4096)
-        if not batch:
-            return
-        for values in batch:
-            yield dict(zip(names, values, strict=True))
+MATCHED_TABLE = "ih_matched"
+STREAM_TABLE = "ih_stream"
 
 
-def _to_match(row: dict[str, Any]) -> MatchedEvent:
-    indexes = tuple(row.pop("_rules") or ())
-    stamp = row.get("@timestamp")
-    if isinstance(stamp, datetime):
-        row["@timestamp"] = stamp.replace(tzinfo=UTC)
-    return MatchedEvent(fields=row, rule_indexes=indexes)
+class PackScanner:
+    """Scans inputs: large ECS files by DuckDB's reader, everything else as one Arrow stream.
 
-
-class EcsReader:
-    """Runs the pack query over one ECS NDJSON input by the fast or the exact path."""
+    Both give the matching rows, normalized; which rules each matched is then decided by
+    running every rule on those few rows only.
+    """
 
     def __init__(self, con: duckdb.DuckDBPyConnection, query: PackQuery) -> None:
         self.con = con
         self.query = query
+        self.matched: list[pa.Table] = []
 
-    def scan(self, source: Input, report: InputReport) -> list[MatchedEvent]:
-        size = source.path.stat().st_size
-        lines = count_lines_if_regular(source.path) if size >= FAST_PATH_MIN_BYTES else None
-        if lines is not None:
-            report.path_taken = "fast"
-            return self._fast(source, report, lines)
-        report.path_taken = "exact"
-        return self._exact(source, report)
+    # ---- fast path ---------------------------------------------------------------------------
+    def scan_fast(self, source: Input, report: InputReport) -> bool:
+        """DuckDB finds the matching line numbers; Python reads just those lines.
 
-    def _fast(self, source: Input, report: InputReport, lines: int) -> list[MatchedEvent]:
-        relation = (
-            f"SELECT {sql_string(source.display)} AS {sql_identifier(schema.FILE_COLUMN)}, "
-            f"raw._line AS {sql_identifier(schema.LINE_COLUMN)}, "
-            f"{sql_string(ecs.FORMAT)} AS {sql_identifier(schema.FORMAT_COLUMN)}, "
-            f"({ecs.all_null_sql()}) AS _empty,\n  {ecs.projection_sql()}\n"
-            f"FROM ({ecs.fast_raw_sql(source.path)}) AS raw"
-        )
-        matches: list[MatchedEvent] = []
-        empty_lines: list[int] = []
-        for row in _rows(self.con.execute(self.query.over(relation, empty_flag=True))):
-            if row.pop("_empty"):
-                empty_lines.append(int(row[schema.LINE_COLUMN]))
+        False when DuckDB's row count differs from the file's line count (it skipped blank
+        lines, so its row numbers are not line numbers): the file must take the exact path.
+        """
+        sql = ecs.fast_flags_sql(source.path, self.query.needed_fields(), self.query.flag)
+        result = self.con.execute(sql).fetchall()
+        row = result[0] if result else None
+        matched, empty, rows = (row[0] or [], row[1] or [], int(row[2])) if row else ([], [], 0)
+        texts, last = ecs.fetch_lines(source.path, [*matched, *empty])
+        if rows != last:
+            return False
+        for number in empty:
+            _doc, reason = ecs.parse_line(texts.get(number, b""))
+            if reason is not None:
+                report.problems.add(number, reason)
+        normalized = []
+        for number in matched:
+            doc, reason = ecs.parse_line(texts.get(number, b""))
+            if doc is None:
+                report.problems.add(number, reason or "line vanished while reading")
                 continue
-            matches.append(_to_match(row))
-        if empty_lines:
-            self._classify_empty(source, report, empty_lines)
-        report.events = lines - report.problems.count
-        return matches
+            normalized.append(ecs.normalized_row(doc, source.display, number))
+        report.events = last - report.problems.count
+        report.path_taken = "fast"
+        if normalized:
+            self.matched.append(pa.Table.from_pylist(normalized, schema=schema.arrow_schema()))
+        return True
 
-    def _classify_empty(self, source: Input, report: InputReport, numbers: list[int]) -> None:
-        """Lines DuckDB read as nothing: invalid JSON (a problem) or objects without ECS keys."""
-        wanted = set(numbers)
-        with _open_binary(source.path) as handle:
-            for number, raw in enumerate(handle, start=1):
-                if number in wanted:
-                    _doc, reason = ecs.parse_line(raw)
-                    if reason is not None:
-                        report.problems.add(number, reason)
-                    if number >= numbers[-1]:
-                        break
+    # ---- exact path: every other input, one query ---------------------------------------------
+    def scan_stream(self, sources: Sequence[tuple[Input, InputReport]]) -> None:
+        """Python reads every line of every source; DuckDB filters the stream in one query."""
 
-    def _exact(self, source: Input, report: InputReport) -> list[MatchedEvent]:
-        matches: list[MatchedEvent] = []
-        for batch in ecs.read_exact(source.path, source.display, report.problems):
-            report.events += batch.num_rows
-            matches.extend(self.scan_batch(batch))
-        return matches
+        def batches() -> Iterator[pa.RecordBatch]:
+            for source, report in sources:
+                report.path_taken = "exact"
+                try:
+                    for batch in ecs.read_exact(source.path, source.display, report.problems):
+                        report.events += batch.num_rows
+                        yield batch
+                except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                    report.skipped_reason = f"cannot read: {exc}"
 
-    def scan_batch(self, batch: pa.RecordBatch) -> list[MatchedEvent]:
-        """Evaluate the pack over one normalized Arrow batch."""
-        table = pa.Table.from_batches([batch])
-        name = "ih_batch"
-        self.con.register(name, table)
+        stream = pa.RecordBatchReader.from_batches(schema.arrow_schema(), batches())
+        self.con.register(STREAM_TABLE, stream)
         try:
-            return [_to_match(r) for r in _rows(self.con.execute(self.query.over(name)))]
+            sql = f"SELECT * FROM {STREAM_TABLE} WHERE {self.query.flag}"
+            self.matched.append(self.con.sql(sql).to_arrow_table())
         finally:
-            self.con.unregister(name)
+            self.con.unregister(STREAM_TABLE)
+
+    # ---- which rules matched --------------------------------------------------------------------
+    def matches(self) -> list[MatchedEvent]:
+        """Matched rows with the rules each satisfies, in input order."""
+        tables = [t for t in self.matched if t.num_rows]
+        if not tables:
+            return []
+        table = pa.concat_tables([t.cast(schema.arrow_schema()) for t in tables])
+        self.con.register(MATCHED_TABLE, table.append_column("_i", pa.array(range(table.num_rows))))
+        try:
+            indexes: list[list[int]] = [[] for _ in range(table.num_rows)]
+            for number, rule in enumerate(self.query.compiled):
+                window = self.query.window.sql()
+                sql = f"SELECT _i FROM {MATCHED_TABLE} WHERE ({window}) AND ({rule.sql})"
+                for (i,) in self.con.execute(sql).fetchall():
+                    indexes[int(i)].append(number)
+        finally:
+            self.con.unregister(MATCHED_TABLE)
+        rows = table.to_pylist()
+        return [
+            MatchedEvent(fields=row, rule_indexes=tuple(found))
+            for row, found in zip(rows, indexes, strict=True)
+            if found
+        ]
 
 
 def scan_inputs(
@@ -227,10 +232,9 @@ def scan_inputs(
     window: TimeWindow,
 ) -> tuple[list[MatchedEvent], list[InputReport]]:
     """Scan every input; unrecognised or unreadable inputs are reported, never fatal."""
-    query = PackQuery(compiled, window)
-    reader = EcsReader(con, query)
-    matches: list[MatchedEvent] = []
+    scanner = PackScanner(con, PackQuery(compiled, window))
     reports: list[InputReport] = []
+    streamed: list[tuple[Input, InputReport]] = []
     for source in inputs:
         report = InputReport(display=source.display, format=source.format)
         reports.append(report)
@@ -238,9 +242,18 @@ def scan_inputs(
             report.skipped_reason = source.reason or "format not recognised"
             continue
         try:
-            matches.extend(reader.scan(source, report))
+            if source.path.stat().st_size >= FAST_PATH_MIN_BYTES and scanner.scan_fast(
+                source, report
+            ):
+                continue
         except (OSError, EOFError, gzip.BadGzipFile) as exc:
             report.skipped_reason = f"cannot read: {exc}"
-        except duckdb.Error as exc:
-            report.skipped_reason = f"cannot parse: {exc}".splitlines()[0]
-    return matches, reports
+            continue
+        except duckdb.Error:
+            pass  # DuckDB could not read it: the exact path reads it line by line
+        report.problems = ReadProblems()
+        report.events = 0
+        streamed.append((source, report))
+    if streamed:
+        scanner.scan_stream(streamed)
+    return scanner.matches(), reports

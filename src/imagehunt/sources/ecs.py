@@ -13,7 +13,7 @@ Two paths, same rows:
 from __future__ import annotations
 
 import gzip
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,10 +93,18 @@ def read_ndjson_columns() -> str:
     )
 
 
+RAW_PREFIX = "raw:"
+
+
+def _raw(key: str) -> str:
+    """Name under which a top-level key of the JSON is passed through (no clash with fields)."""
+    return sql_identifier(RAW_PREFIX + key)
+
+
 def _access_paths(fld: schema.Field) -> list[str]:
     paths = []
     for keys in _splittings(fld.name.split(".")):
-        expr = sql_identifier(keys[0])
+        expr = _raw(keys[0])
         for key in keys[1:]:
             expr += "." + sql_identifier(key)
         paths.append(expr)
@@ -128,29 +136,42 @@ def _cast(fld: schema.Field, expr: str) -> str:
     )
 
 
-def projection_sql() -> str:
-    """SELECT list turning read_ndjson's columns into schema.py's columns."""
-    items = []
-    for fld in schema.FIELDS:
-        paths = _access_paths(fld)
-        raw = paths[0] if len(paths) == 1 else f"coalesce({', '.join(paths)})"
-        items.append(f"{_cast(fld, raw)} AS {sql_identifier(fld.name)}")
-    return ",\n  ".join(items)
+def field_sql(fld: schema.Field) -> str:
+    """Expression of one schema field over the passed-through raw columns."""
+    paths = _access_paths(fld)
+    raw = paths[0] if len(paths) == 1 else f"coalesce({', '.join(paths)})"
+    return _cast(fld, raw)
 
 
-def all_null_sql() -> str:
-    """True for a row where DuckDB read nothing (invalid line, or an object with no ECS key)."""
-    tops = list(_column_tree())
-    return " AND ".join(f"{sql_identifier(k)} IS NULL" for k in tops)
+def fast_flags_sql(path: Path, needed: Sequence[str], flag: str) -> str:
+    """One aggregate row over ``path``: the line numbers where ``flag`` holds, the line
+    numbers DuckDB read as nothing (invalid JSON, or no field at all), and the row count.
 
-
-def fast_raw_sql(path: Path) -> str:
-    """read_ndjson over ``path`` with the explicit columns, numbered by row (= line)."""
-    return (
-        "SELECT row_number() OVER () AS _line, * "
-        f"FROM read_ndjson({sql_string(str(path))}, columns={read_ndjson_columns()}, "
+    ``needed`` (the fields ``flag`` reads) are computed once per row from the raw columns;
+    ``flag`` is evaluated in parallel; only a narrow (flag, empty) pair goes through the
+    ordered ``row_number()`` window that turns rows into line numbers. Comparing the row
+    count with the file's line count tells whether DuckDB skipped blank lines.
+    """
+    raw_cols = ", ".join(f"{sql_identifier(k)} AS {_raw(k)}" for k in _column_tree())
+    computed = ", ".join(f"{field_sql(schema.field(n))} AS {sql_identifier(n)}" for n in needed)
+    stamp = _access_paths(schema.field("@timestamp"))
+    empty = " AND ".join(
+        [f"{path} IS NULL" for path in stamp]
+        + [f"{sql_identifier(n)} IS NULL" for n in needed if n != "@timestamp"]
+    )
+    reader = (
+        f"read_ndjson({sql_string(str(path))}, columns={read_ndjson_columns()}, "
         "records=true, ignore_errors=true, format='newline_delimited', "
         f"maximum_object_size={MAX_LINE_BYTES})"
+    )
+    extra = f", {computed}" if computed else ""
+    fields = f"SELECT raw.*{extra} FROM (SELECT {raw_cols} FROM {reader}) AS raw"
+    flags = f"SELECT coalesce({flag}, false) AS _m, ({empty}) AS _empty FROM ({fields}) AS ev"
+    numbered = f"SELECT row_number() OVER () AS _line, _m, _empty FROM ({flags}) AS f"
+    return (
+        "SELECT list(_line ORDER BY _line) FILTER (WHERE _m), "
+        "list(_line ORDER BY _line) FILTER (WHERE _empty AND NOT _m), count(*) "
+        f"FROM ({numbered}) AS n"
     )
 
 
@@ -160,6 +181,43 @@ def open_lines(path: Path) -> Any:
     if path.suffix == ".gz":
         return gzip.open(path, "rb")
     return path.open("rb")
+
+
+def fetch_lines(
+    path: Path, wanted: Sequence[int], chunk_bytes: int = 16 << 20
+) -> tuple[dict[int, bytes], int]:
+    """The text of the ``wanted`` line numbers, and the number of the last non-blank line.
+
+    One pass of ``bytes.count``; only chunks that hold a wanted line are split into lines.
+    """
+    targets = sorted(set(wanted))
+    found: dict[int, bytes] = {}
+    next_target = 0
+    base = 0  # complete lines before ``carry``
+    carry = b""
+    tail = b""
+    with open_lines(path) as handle:
+        while chunk := bytes(handle.read(chunk_bytes)):
+            tail = tail + chunk if chunk.isspace() else chunk
+            data = carry + chunk
+            complete = data.count(b"\n")
+            while next_target < len(targets) and targets[next_target] <= base:
+                next_target += 1
+            if next_target < len(targets) and targets[next_target] <= base + complete:
+                lines = data.split(b"\n")
+                for index, text in enumerate(lines[:-1], start=base + 1):
+                    if next_target < len(targets) and targets[next_target] == index:
+                        found[index] = text
+                        next_target += 1
+                carry = lines[-1]
+            else:
+                carry = data[data.rfind(b"\n") + 1 :] if complete else data
+            base += complete
+    if carry and next_target < len(targets) and targets[next_target] == base + 1:
+        found[base + 1] = carry
+    content = tail.rstrip()
+    last = base - tail[len(content) :].count(b"\n") + 1 if content else 0
+    return found, last
 
 
 def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
@@ -178,6 +236,15 @@ def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
     return doc, None
 
 
+def normalized_row(doc: dict[str, Any], display: str, number: int) -> dict[str, Any]:
+    """Schema row of one ECS document with its provenance."""
+    row = normalize_ecs(doc)
+    row[schema.FILE_COLUMN] = display
+    row[schema.LINE_COLUMN] = number
+    row[schema.FORMAT_COLUMN] = FORMAT
+    return row
+
+
 def read_exact(path: Path, display: str, problems: ReadProblems) -> Iterator[pa.RecordBatch]:
     """Python reader: every line numbered exactly; bad lines counted, never fatal."""
     arrow_schema = schema.arrow_schema()
@@ -190,11 +257,7 @@ def read_exact(path: Path, display: str, problems: ReadProblems) -> Iterator[pa.
                 continue
             if doc is None:
                 continue
-            row = normalize_ecs(doc)
-            row[schema.FILE_COLUMN] = display
-            row[schema.LINE_COLUMN] = number
-            row[schema.FORMAT_COLUMN] = FORMAT
-            rows.append(row)
+            rows.append(normalized_row(doc, display, number))
             if len(rows) >= BATCH_ROWS:
                 yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
                 rows = []
