@@ -463,7 +463,51 @@ class DuckDBBackend(TextQueryBackend):
                 self._field(name)
                 networks = [a.value.network for a in args]  # type: ignore[union-attr]
                 return self._apply(name, lambda x: self._cidr_any(x, networks))
-        return super().convert_condition_or(cond, state)
+        merged = self._merge_regexes(cond)
+        if merged is None:
+            return super().convert_condition_or(cond, state)
+        if len(merged) == 1:
+            return self.convert_condition(merged[0], state)
+        return super().convert_condition_or(ConditionOR(merged), state)
+
+    @staticmethod
+    def _or_operands(cond: Any) -> list[Any]:
+        if isinstance(cond, ConditionOR):
+            return [leaf for arg in cond.args for leaf in DuckDBBackend._or_operands(arg)]
+        return [cond]
+
+    def _merge_regexes(self, cond: ConditionOR) -> list[Any] | None:
+        """Regexes OR-ed on one field with the same flags become one alternation.
+
+        ``re1 or re2`` on a text is ``(?:re1)|(?:re2)`` on it (RE2 has no back-references),
+        and for arrays "some element matches re1 or some matches re2" is "some element
+        matches either": one scan of the text instead of one per regex.
+        """
+        operands = self._or_operands(cond)
+        groups: dict[tuple[str, frozenset[SigmaRegularExpressionFlag]], list[Any]] = {}
+        for op in operands:
+            if isinstance(op, ConditionFieldEqualsValueExpression) and isinstance(
+                op.value, SigmaRegularExpression
+            ):
+                groups.setdefault((op.field, frozenset(op.value.flags)), []).append(op)
+        if all(len(g) < 2 for g in groups.values()):
+            return None
+        merged: list[Any] = []
+        done: set[int] = set()
+        for op in operands:
+            key = None
+            if isinstance(op, ConditionFieldEqualsValueExpression) and isinstance(
+                op.value, SigmaRegularExpression
+            ):
+                key = (op.field, frozenset(op.value.flags))
+            if key is None or len(groups[key]) < 2:
+                merged.append(op)
+            elif id(groups[key][0]) not in done:
+                done.add(id(groups[key][0]))
+                pattern = "|".join(f"(?:{g.value.regexp.to_plain()})" for g in groups[key])
+                value = SigmaRegularExpression(pattern, flags=set(key[1]))
+                merged.append(ConditionFieldEqualsValueExpression(key[0], value))
+        return merged
 
     def _cidr_any(
         self, x: str, networks: Sequence[ipaddress.IPv4Network | ipaddress.IPv6Network]

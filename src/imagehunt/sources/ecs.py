@@ -154,11 +154,12 @@ def fast_flags_sql(path: Path, needed: Sequence[str], flag: str) -> str:
     """
     raw_cols = ", ".join(f"{sql_identifier(k)} AS {_raw(k)}" for k in _column_tree())
     computed = ", ".join(f"{field_sql(schema.field(n))} AS {sql_identifier(n)}" for n in needed)
-    stamp = _access_paths(schema.field("@timestamp"))
-    empty = " AND ".join(
-        [f"{path} IS NULL" for path in stamp]
-        + [f"{sql_identifier(n)} IS NULL" for n in needed if n != "@timestamp"]
+    # A row is "empty" when every raw column the needed fields come from is NULL: invalid
+    # lines are all NULL; valid lines caught by this are re-checked in Python and not reported.
+    roots = sorted(
+        {_raw(keys[0]) for n in ["@timestamp", *needed] for keys in _splittings(n.split("."))}
     )
+    empty = " AND ".join(f"{root} IS NULL" for root in roots)
     reader = (
         f"read_ndjson({sql_string(str(path))}, columns={read_ndjson_columns()}, "
         "records=true, ignore_errors=true, format='newline_delimited', "
