@@ -84,8 +84,7 @@ def compile_rules(
     for rule in rules:
         try:
             compiled_rule = compile_rule(rule, backend)
-            for sql in (compiled_rule.sql, *(" AND ".join(c) for c in compiled_rule.conjuncts)):
-                con.execute(f"SELECT count(*) FROM {EMPTY_EVENTS} WHERE {sql}").fetchall()
+            con.execute(f"SELECT count(*) FROM {EMPTY_EVENTS} WHERE {compiled_rule.sql}").fetchall()
         except (SigmaError, NotImplementedError) as exc:
             errors.append(
                 RuleError(

@@ -19,8 +19,10 @@ from imagehunt import schema
 def flatten(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
     """Yield (dotted.path, value) for every non-object leaf; arrays are leaves."""
     for key, value in doc.items():
-        path = f"{prefix}{key}"
-        if isinstance(value, Mapping):
+        path = prefix + key if prefix else key
+        if type(value) is dict or (
+            not isinstance(value, list | str) and isinstance(value, Mapping)
+        ):
             yield from flatten(value, path + ".")
         else:
             yield path, value
@@ -28,6 +30,8 @@ def flatten(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any
 
 def to_text(value: Any) -> str | None:
     """Scalar as text the way DuckDB renders a JSON value read as VARCHAR."""
+    if type(value) is str:
+        return value
     if value is None:
         return None
     if isinstance(value, str):
@@ -101,19 +105,35 @@ _CONVERT = {
     schema.Kind.STRINGS: to_strings,
     schema.Kind.TIMESTAMP: to_timestamp,
 }
+_CONVERTER_BY_FIELD = {f.name: _CONVERT[f.kind] for f in schema.FIELDS}
+
+
+_PREFIXES = frozenset(
+    ".".join(f.name.split(".")[:n]) for f in schema.FIELDS for n in range(1, f.name.count(".") + 1)
+)
 
 
 def normalize_ecs(doc: Mapping[str, Any]) -> dict[str, Any]:
     """Map an ECS document (nested objects, dotted keys, scalars or arrays) to schema fields.
 
     A value of the wrong type for one field leaves that field empty and keeps the others.
+    Objects are only entered where their path can lead to a schema field.
     """
     row: dict[str, Any] = {}
-    for path, value in flatten(doc):
-        fld = schema.BY_NAME.get(path)
-        if fld is None or row.get(path) is not None:
-            continue
-        converted = _CONVERT[fld.kind](value)
-        if converted is not None:
-            row[path] = converted
+    converters = _CONVERTER_BY_FIELD
+    prefixes = _PREFIXES
+    stack: list[tuple[str, Mapping[str, Any]]] = [("", doc)]
+    while stack:
+        prefix, node = stack.pop()
+        for key, value in node.items():
+            path = prefix + key
+            if isinstance(value, dict) and path in prefixes:
+                stack.append((path + ".", value))
+                continue
+            convert = converters.get(path)
+            if convert is None or row.get(path) is not None:
+                continue
+            converted = convert(value)
+            if converted is not None:
+                row[path] = converted
     return row
