@@ -11,7 +11,7 @@ import click
 from rich.console import Console
 
 from imagehunt.alerts.output import write_alerts
-from imagehunt.alerts.table import render_summary
+from imagehunt.cli.scan import report_run
 from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import load_pack
 from imagehunt.sources.inputs import expand, spool_directory
@@ -39,7 +39,7 @@ def demo() -> None:
         target = shown if not shown.startswith("..") else str(folder)
         outcome = run_scan(pack, list(expand([target], Path(spool))))
     write_alerts(outcome.alerts, "table", pack_version=pack.version, output=None, stdout=sys.stdout)
-    render_summary(outcome.alerts, err)
+    report_run(err, outcome, [*pack.errors, *outcome.rule_errors])
     err.print(
         f"\n{outcome.events} events scanned. Next: `imagehunt scan YOUR_LOGS -f jsonl`, "
         "`imagehunt rules show miner_then_pool`.",

@@ -104,11 +104,12 @@ def scan(
         outcome = run_scan(pack, inputs, TimeWindow(since, until), min_level=min_level)
     errors = [*pack.errors, *outcome.rule_errors]
     write_alerts(outcome.alerts, fmt, pack_version=pack.version, output=output, stdout=sys.stdout)
-    _report(err, outcome, errors)
+    report_run(err, outcome, errors)
     sys.exit(exit_code(outcome, bool(errors), fail_on, strict))
 
 
-def _report(err: Console, outcome: ScanOutcome, errors: Sequence[Exception]) -> None:
+def report_run(err: Console, outcome: ScanOutcome, errors: Sequence[Exception]) -> None:
+    """Run summary on stderr: alerts by level, rule and host; skipped records; rule errors."""
     skipped = {r.display: r.problems.count for r in outcome.inputs if r.problems.count}
     problems = [
         f"{r.display}:{line}: {reason}" for r in outcome.inputs for line, reason in r.problems.first
