@@ -199,16 +199,21 @@ def _values(event: Event, name: str) -> list[Any]:
 
 # ---- matching primitives ---------------------------------------------------------------------
 @cache
-def _wildcard_regex(pattern: str) -> re.Pattern[str]:
+def _pattern_regex(pattern: str, many: str, one: str) -> re.Pattern[str]:
+    """Case-insensitive whole-text regex of a pattern with ``many``/``one`` wildcards."""
     parts = []
     for char in pattern:
-        if char == "*":
+        if char == many:
             parts.append(".*")
-        elif char == "?":
+        elif char == one:
             parts.append(".")
         else:
             parts.append(re.escape(char))
     return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+
+
+def _wildcard_regex(pattern: str) -> re.Pattern[str]:
+    return _pattern_regex(pattern, "*", "?")
 
 
 def wildcard_match(text: str, pattern: str) -> bool:
@@ -216,17 +221,8 @@ def wildcard_match(text: str, pattern: str) -> bool:
     return _wildcard_regex(pattern).fullmatch(text) is not None
 
 
-@cache
 def _like_regex(pattern: str) -> re.Pattern[str]:
-    parts = []
-    for char in pattern:
-        if char == "%":
-            parts.append(".*")
-        elif char == "_":
-            parts.append(".")
-        else:
-            parts.append(re.escape(char))
-    return re.compile("".join(parts), re.IGNORECASE | re.DOTALL)
+    return _pattern_regex(pattern, "%", "_")
 
 
 def ilike(text: Any, pattern: str) -> bool | None:
