@@ -11,7 +11,7 @@ import pytest
 from imagehunt.engine import scan as scan_module
 from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import RulePack, load_pack
-from imagehunt.sources.ecs import ReadProblems, fetch_lines, read_exact
+from imagehunt.sources.ecs import ReadProblems, fetch_rows, read_exact
 from imagehunt.sources.inputs import Input, sniff
 from support.events import BENIGN, MINER, event, write_lines
 
@@ -108,7 +108,7 @@ def test_gzip_input_is_read_transparently(tmp_path: Path, miner_pack: RulePack) 
 
 
 @pytest.mark.parametrize(
-    ("content", "expected"),
+    ("content", "rows"),
     [
         (b"", 0),
         (b"  \n\n", 0),
@@ -116,35 +116,39 @@ def test_gzip_input_is_read_transparently(tmp_path: Path, miner_pack: RulePack) 
         (b'{"a":1}\n{"b":2}\n', 2),
         (b'{"a":1}\n{"b":2}\n\n\n', 2),
         (b'{"a":1}\r\n{"b":2}\r\n', 2),
-        (b'{"a":1}\n\n{"b":2}\n', 3),
-        (b'\n{"a":1}\n   \n', 2),
+        (b'{"a":1}\n\n{"b":2}\n', 2),
+        (b'\n{"a":1}\n   \n', 1),
     ],
 )
-def test_last_content_line(tmp_path: Path, content: bytes, expected: int) -> None:
+def test_rows_are_the_non_blank_lines(tmp_path: Path, content: bytes, rows: int) -> None:
     path = tmp_path / "f.ndjson"
     path.write_bytes(content)
-    assert fetch_lines(path, [])[1] == expected
+    assert fetch_rows(path, []).rows == rows
 
 
-def test_fetch_lines_across_chunk_boundaries(tmp_path: Path) -> None:
+def test_fetch_rows_maps_rows_to_lines_across_chunks(tmp_path: Path) -> None:
     lines = [f'{{"n": {i}, "pad": "{"x" * (i % 7)}"}}'.encode() for i in range(1, 501)]
+    for blank_at in (0, 3, 3, 100, 250, 499):
+        lines.insert(blank_at, b"  " if blank_at % 2 else b"")
     path = tmp_path / "f.ndjson"
     path.write_bytes(b"\n".join(lines))  # no newline after the last line
-    wanted = [1, 2, 77, 250, 499, 500]
-    found, last = fetch_lines(path, wanted, chunk_bytes=64)
-    assert last == 500
-    assert found == {n: lines[n - 1] for n in wanted}
+    located = fetch_rows(path, [1, 2, 77, 250, 499, 500], chunk_bytes=64)
+    assert located.rows == 500
+    non_blank = [(n, t) for n, t in enumerate(lines, start=1) if t.strip()]
+    for row in (1, 2, 77, 250, 499, 500):
+        assert located.found[row] == non_blank[row - 1]
 
 
-def test_blank_lines_inside_a_large_file_fall_back_to_exact_numbers(
+def test_blank_lines_inside_a_large_file_keep_the_fast_path_and_exact_numbers(
     tmp_path: Path, miner_pack: RulePack, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(scan_module, "FAST_PATH_MIN_BYTES", 0)
-    path = write_lines(tmp_path / "m.ndjson", [BENIGN, "", MINER, "not json", "", MINER, ""])
+    path = write_lines(tmp_path / "m.ndjson", ["", BENIGN, "", MINER, "not json", " ", MINER, ""])
     outcome = run_scan(miner_pack, [Input(path, str(path), "ecs")])
-    assert outcome.inputs[0].path_taken == "exact"
-    assert [a.evidence[0].line for a in outcome.alerts] == [3, 6]
-    assert [line for line, _ in outcome.inputs[0].problems.first] == [4]
+    assert outcome.inputs[0].path_taken == "fast"
+    assert [a.evidence[0].line for a in outcome.alerts] == [4, 7]
+    assert [line for line, _ in outcome.inputs[0].problems.first] == [5]
+    assert outcome.inputs[0].events == 3
 
 
 def test_sniff_rejects_binary_and_non_ecs(tmp_path: Path) -> None:

@@ -149,30 +149,32 @@ class PackScanner:
 
     # ---- fast path ---------------------------------------------------------------------------
     def scan_fast(self, source: Input, report: InputReport) -> bool:
-        """DuckDB finds the matching line numbers; Python reads just those lines.
+        """DuckDB finds the matching rows; Python maps them to lines and reads just those.
 
-        False when DuckDB's row count differs from the file's line count (it skipped blank
-        lines, so its row numbers are not line numbers): the file must take the exact path.
+        False when DuckDB's row count differs from the file's non-blank lines (it read the
+        file differently than expected): the file then takes the exact path.
         """
         sql = ecs.fast_flags_sql(source.path, self.query.needed_fields(), self.query.flag)
         result = self.con.execute(sql).fetchall()
         row = result[0] if result else None
         matched, empty, rows = (row[0] or [], row[1] or [], int(row[2])) if row else ([], [], 0)
-        texts, last = ecs.fetch_lines(source.path, [*matched, *empty])
-        if rows != last:
+        located = ecs.fetch_rows(source.path, [*matched, *empty])
+        if located.rows != rows:
             return False
         for number in empty:
-            _doc, reason = ecs.parse_line(texts.get(number, b""))
+            line, text = located.found.get(number, (0, b""))
+            _doc, reason = ecs.parse_line(text)
             if reason is not None:
-                report.problems.add(number, reason)
+                report.problems.add(line, reason)
         normalized = []
         for number in matched:
-            doc, reason = ecs.parse_line(texts.get(number, b""))
+            line, text = located.found.get(number, (0, b""))
+            doc, reason = ecs.parse_line(text)
             if doc is None:
-                report.problems.add(number, reason or "line vanished while reading")
+                report.problems.add(line, reason or "line vanished while reading")
                 continue
-            normalized.append(ecs.normalized_row(doc, source.display, number))
-        report.events = last - report.problems.count
+            normalized.append(ecs.normalized_row(doc, source.display, line))
+        report.events = rows - report.problems.count
         report.path_taken = "fast"
         if normalized:
             self.matched.append(pa.Table.from_pylist(normalized, schema=schema.arrow_schema()))

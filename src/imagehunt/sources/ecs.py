@@ -13,6 +13,7 @@ Two paths, same rows:
 from __future__ import annotations
 
 import gzip
+import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -184,41 +185,56 @@ def open_lines(path: Path) -> Any:
     return path.open("rb")
 
 
-def fetch_lines(
-    path: Path, wanted: Sequence[int], chunk_bytes: int = 16 << 20
-) -> tuple[dict[int, bytes], int]:
-    """The text of the ``wanted`` line numbers, and the number of the last non-blank line.
+_BLANK_AFTER_NEWLINE = re.compile(rb"\n(?=[ \t\r]*\n)")
 
-    One pass of ``bytes.count``; only chunks that hold a wanted line are split into lines.
+
+@dataclass
+class RowLines:
+    """DuckDB rows mapped to file lines: ``found`` row -> (line number, text)."""
+
+    found: dict[int, tuple[int, bytes]]
+    rows: int  # non-blank lines in the file: the rows DuckDB must have produced
+
+
+def fetch_rows(path: Path, wanted: Sequence[int], chunk_bytes: int = 16 << 20) -> RowLines:
+    """Line number and text of the ``wanted`` DuckDB rows (1-based, blank lines skipped).
+
+    DuckDB's NDJSON reader skips blank and whitespace-only lines, so its n-th row is the n-th
+    non-blank line. One pass: per chunk, ``bytes.count`` for lines and a regex for blank
+    ones; only chunks holding a wanted row are split into lines.
     """
     targets = sorted(set(wanted))
-    found: dict[int, bytes] = {}
+    found: dict[int, tuple[int, bytes]] = {}
     next_target = 0
-    base = 0  # complete lines before ``carry``
+    lines_before = 0  # complete lines before ``carry``
+    rows_before = 0  # non-blank lines among them
     carry = b""
-    tail = b""
     with open_lines(path) as handle:
         while chunk := bytes(handle.read(chunk_bytes)):
-            tail = tail + chunk if chunk.isspace() else chunk
             data = carry + chunk
-            complete = data.count(b"\n")
-            while next_target < len(targets) and targets[next_target] <= base:
-                next_target += 1
-            if next_target < len(targets) and targets[next_target] <= base + complete:
-                lines = data.split(b"\n")
-                for index, text in enumerate(lines[:-1], start=base + 1):
-                    if next_target < len(targets) and targets[next_target] == index:
-                        found[index] = text
+            cut = data.rfind(b"\n") + 1
+            body, carry = data[:cut], data[cut:]
+            complete = body.count(b"\n")
+            blank = len(_BLANK_AFTER_NEWLINE.findall(b"\n" + body))
+            if (
+                next_target < len(targets)
+                and targets[next_target] <= rows_before + complete - blank
+            ):
+                row = rows_before
+                for offset, text in enumerate(body.split(b"\n")[:-1], start=1):
+                    if not text.strip(b" \t\r"):
+                        continue
+                    row += 1
+                    if next_target < len(targets) and targets[next_target] == row:
+                        found[row] = (lines_before + offset, text)
                         next_target += 1
-                carry = lines[-1]
-            else:
-                carry = data[data.rfind(b"\n") + 1 :] if complete else data
-            base += complete
-    if carry and next_target < len(targets) and targets[next_target] == base + 1:
-        found[base + 1] = carry
-    content = tail.rstrip()
-    last = base - tail[len(content) :].count(b"\n") + 1 if content else 0
-    return found, last
+            lines_before += complete
+            rows_before += complete - blank
+    if carry.strip(b" \t\r"):
+        rows_before += 1
+        if next_target < len(targets) and targets[next_target] == rows_before:
+            found[rows_before] = (lines_before + 1, carry)
+    return RowLines(found=found, rows=rows_before)
 
 
 def parse_line(raw: bytes) -> tuple[dict[str, Any] | None, str | None]:
