@@ -63,9 +63,10 @@ def evidence_of(event: MatchedEvent) -> Evidence:
 
 
 def _suppress_hint(rule: PackRule, fields: Mapping[str, Any]) -> str:
+    """How to silence this finding with what exists today (per-host allow-lists: not yet)."""
     host = fields.get("host.name")
-    key = f" host={host}" if host else ""
-    return f"suppress with a config entry: rule={rule.name}{key} reason=... expires=YYYY-MM-DD"
+    scope = f" (seen on host {host})" if host else ""
+    return f"imagehunt scan ... --exclude-rule {rule.name}{scope}"
 
 
 def single_alert(rule: PackRule, event: MatchedEvent, pack_version: str) -> Alert:
