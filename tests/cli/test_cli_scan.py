@@ -242,3 +242,19 @@ def test_rules_list_and_show(capsys: Cap) -> None:
     assert shown.code == 0
     assert "Investigation guide" in shown.out and "Response playbook" in shown.out
     assert "temporal_ordered" in shown.out
+
+
+def test_truncated_gzip_keeps_what_was_read_and_says_so(capsys: Cap, tmp_path: Path) -> None:
+    import gzip
+
+    data = "".join(json.dumps(event(MINER, **{"event.id": f"m{i}"})) + "\n" for i in range(4000))
+    packed = gzip.compress(data.encode())
+    path = tmp_path / "cut.ndjson.gz"
+    path.write_bytes(packed[: len(packed) // 2])
+    result = run_cli(["scan", str(path), "-f", "jsonl", "--rule", "miner_process"], capsys)
+    alerts = _jsonl(result.out)
+    assert 0 < len(alerts) < 4000
+    assert [a["evidence"][0]["line"] for a in alerts] == list(range(1, len(alerts) + 1))
+    assert "reading stopped after" in result.err.replace("\n", " ")
+    strict = run_cli(["scan", str(path), "-f", "jsonl", "--strict"], capsys)
+    assert strict.code == 4

@@ -192,7 +192,9 @@ class PackScanner:
                         report.events += batch.num_rows
                         yield batch
                 except (OSError, EOFError, gzip.BadGzipFile) as exc:
-                    report.skipped_reason = f"cannot read: {exc}"
+                    report.skipped_reason = (
+                        f"reading stopped after {report.events} events (the rest is lost): {exc}"
+                    )
 
         stream = pa.RecordBatchReader.from_batches(schema.arrow_schema(), batches())
         self.con.register(STREAM_TABLE, stream)

@@ -263,21 +263,30 @@ def normalized_row(doc: dict[str, Any], display: str, number: int) -> dict[str, 
 
 
 def read_exact(path: Path, display: str, problems: ReadProblems) -> Iterator[pa.RecordBatch]:
-    """Python reader: every line numbered exactly; bad lines counted, never fatal."""
+    """Python reader: every line numbered exactly; bad lines counted, never fatal.
+
+    If the file itself breaks off (a truncated .gz), the rows read so far are yielded
+    before the error is raised, so nothing already read is lost.
+    """
     arrow_schema = schema.arrow_schema()
     rows: list[dict[str, Any]] = []
-    with open_lines(path) as handle:
-        for number, raw in enumerate(handle, start=1):
-            doc, reason = parse_line(raw)
-            if reason is not None:
-                problems.add(number, reason)
-                continue
-            if doc is None:
-                continue
-            rows.append(normalized_row(doc, display, number))
-            if len(rows) >= BATCH_ROWS:
-                yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
-                rows = []
+    try:
+        with open_lines(path) as handle:
+            for number, raw in enumerate(handle, start=1):
+                doc, reason = parse_line(raw)
+                if reason is not None:
+                    problems.add(number, reason)
+                    continue
+                if doc is None:
+                    continue
+                rows.append(normalized_row(doc, display, number))
+                if len(rows) >= BATCH_ROWS:
+                    yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
+                    rows = []
+    except (OSError, EOFError):  # gzip.BadGzipFile is an OSError
+        if rows:
+            yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
+        raise
     if rows:
         yield pa.RecordBatch.from_pylist(rows, schema=arrow_schema)
 
