@@ -34,20 +34,10 @@ class Field:
         return self.kind is Kind.STRINGS
 
     @property
-    def duckdb_type(self) -> str:
-        return _DUCKDB_TYPES[self.kind]
-
-    @property
     def arrow_type(self) -> pa.DataType:
         return _ARROW_TYPES[self.kind]
 
 
-_DUCKDB_TYPES = {
-    Kind.STRING: "VARCHAR",
-    Kind.INTEGER: "BIGINT",
-    Kind.STRINGS: "VARCHAR[]",
-    Kind.TIMESTAMP: "TIMESTAMPTZ",
-}
 _ARROW_TYPES: dict[Kind, pa.DataType] = {
     Kind.STRING: pa.string(),
     Kind.INTEGER: pa.int64(),
@@ -118,10 +108,10 @@ FILE_COLUMN = "_file"
 LINE_COLUMN = "_line"
 FORMAT_COLUMN = "_format"
 
-PROVENANCE: tuple[tuple[str, pa.DataType, str], ...] = (
-    (FILE_COLUMN, pa.string(), "VARCHAR"),
-    (LINE_COLUMN, pa.int64(), "BIGINT"),
-    (FORMAT_COLUMN, pa.string(), "VARCHAR"),
+PROVENANCE: tuple[tuple[str, pa.DataType], ...] = (
+    (FILE_COLUMN, pa.string()),
+    (LINE_COLUMN, pa.int64()),
+    (FORMAT_COLUMN, pa.string()),
 )
 
 BY_NAME: dict[str, Field] = {f.name: f for f in FIELDS}
@@ -136,5 +126,5 @@ def field(name: str) -> Field:
 def arrow_schema() -> pa.Schema:
     """Arrow schema of a normalized batch: every field, then the provenance columns."""
     columns = [pa.field(f.name, f.arrow_type) for f in FIELDS]
-    columns += [pa.field(name, typ) for name, typ, _ in PROVENANCE]
+    columns += [pa.field(name, typ) for name, typ in PROVENANCE]
     return pa.schema(columns)

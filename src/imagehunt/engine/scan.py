@@ -214,8 +214,8 @@ class PackScanner:
         self.con.register(MATCHED_TABLE, table.append_column("_i", pa.array(range(table.num_rows))))
         try:
             indexes: list[list[int]] = [[] for _ in range(table.num_rows)]
+            window = self.query.window.sql()
             for number, rule in enumerate(self.query.compiled):
-                window = self.query.window.sql()
                 sql = f"SELECT _i FROM {MATCHED_TABLE} WHERE ({window}) AND ({rule.sql})"
                 for (i,) in self.con.execute(sql).fetchall():
                     indexes[int(i)].append(number)

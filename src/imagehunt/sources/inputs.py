@@ -15,7 +15,6 @@ import orjson
 from imagehunt.sources.ecs import looks_like_ecs
 
 SNIFF_BYTES = 64 * 1024
-MAX_GZIP_RATIO = 200  # decompressed/compressed bytes beyond which a .gz is treated as a bomb
 
 
 @dataclass(frozen=True)
@@ -26,10 +25,6 @@ class Input:
     display: str
     format: str | None  # None: not recognised
     reason: str = ""
-
-    @property
-    def compressed(self) -> bool:
-        return self.path.suffix == ".gz"
 
 
 def _head(path: Path) -> bytes:
