@@ -14,6 +14,7 @@ from typing import Any
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from imagehunt import schema
 from imagehunt.backends.duckdb import sql_identifier, sql_string
@@ -133,6 +134,8 @@ class PackQuery:
 
 MATCHED_TABLE = "ih_matched"
 STREAM_TABLE = "ih_stream"
+CHECK_TABLE = "ih_check"
+CODE_BATCH_ROWS = 1 << 20
 
 
 class PackScanner:
@@ -154,10 +157,17 @@ class PackScanner:
         False when DuckDB's row count differs from the file's non-blank lines (it read the
         file differently than expected): the file then takes the exact path.
         """
-        sql = ecs.fast_flags_sql(source.path, self.query.needed_fields(), self.query.flag)
-        result = self.con.execute(sql).fetchall()
-        row = result[0] if result else None
-        matched, empty, rows = (row[0] or [], row[1] or [], int(row[2])) if row else ([], [], 0)
+        sql = ecs.fast_codes_sql(source.path, self.query.needed_fields(), self.query.flag)
+        matched: list[int] = []
+        empty: list[int] = []
+        rows = 0
+        reader = self.con.sql(sql).to_arrow_reader(CODE_BATCH_ROWS)
+        for batch in reader:
+            codes = batch.column(0)
+            for index in pc.indices_nonzero(codes).to_pylist():
+                code = codes[index].as_py()
+                (matched if code == ecs.ROW_MATCHED else empty).append(rows + index + 1)
+            rows += batch.num_rows
         located = ecs.fetch_rows(source.path, [*matched, *empty])
         if located.rows != rows:
             return False
@@ -174,11 +184,24 @@ class PackScanner:
                 report.problems.add(line, reason or "line vanished while reading")
                 continue
             normalized.append(ecs.normalized_row(doc, source.display, line))
+        table = pa.Table.from_pylist(normalized, schema=schema.arrow_schema())
+        if self.count_flagged(table) != table.num_rows:
+            return False  # a re-read line does not match: rows and lines disagree
         report.events = rows - report.problems.count
         report.path_taken = "fast"
         if normalized:
-            self.matched.append(pa.Table.from_pylist(normalized, schema=schema.arrow_schema()))
+            self.matched.append(table)
         return True
+
+    def count_flagged(self, table: pa.Table) -> int:
+        """How many rows of ``table`` the pack flag holds for."""
+        self.con.register(CHECK_TABLE, table)
+        try:
+            sql = f"SELECT count(*) FROM {CHECK_TABLE} WHERE {self.query.flag}"
+            result = self.con.execute(sql).fetchall()
+        finally:
+            self.con.unregister(CHECK_TABLE)
+        return int(result[0][0])
 
     # ---- exact path: every other input, one query ---------------------------------------------
     def scan_stream(self, sources: Sequence[tuple[Input, InputReport]]) -> None:

@@ -59,6 +59,11 @@ def connect(
     config: dict[str, str | bool | int | float | list[str]] = {
         "autoinstall_known_extensions": False,
         "autoload_known_extensions": False,
+        # Rows must come back in file order (the fast path numbers them by position). A
+        # long IN list is otherwise rewritten into a join, which reorders; evaluated as a
+        # list it keeps the plan order-preserving, and was faster here too.
+        "preserve_insertion_order": True,
+        "disabled_optimizers": "in_clause",
     }
     if threads:
         config["threads"] = threads

@@ -4,10 +4,12 @@ Two paths, same rows:
 
 * fast: DuckDB's ``read_ndjson`` with an explicit column list built from schema.py (every way
   of splitting each dotted field name into nested keys), so no schema is ever guessed from a
-  sample. Leaves are read as text (a wrong type cannot null the row) and cast in SQL. Taken
-  only when DuckDB returns one row per line, so ``row_number()`` is the exact line number.
-* exact: Python reads line by line (orjson), used when the file has blank or undecodable
-  lines (DuckDB drops those, which would shift line numbers) and for small files.
+  sample. Leaves are read as text (a wrong type cannot null the row) and cast in SQL. DuckDB
+  returns one code per row in file order; its n-th row is the n-th non-blank line, and the
+  few matching lines are read again by Python. Taken only when DuckDB's row count equals the
+  file's non-blank line count and the re-read lines match the pack.
+* exact: Python reads line by line (orjson), used for small files and when the fast path's
+  checks fail.
 """
 
 from __future__ import annotations
@@ -144,14 +146,18 @@ def field_sql(fld: schema.Field) -> str:
     return _cast(fld, raw)
 
 
-def fast_flags_sql(path: Path, needed: Sequence[str], flag: str) -> str:
-    """One aggregate row over ``path``: the line numbers where ``flag`` holds, the line
-    numbers DuckDB read as nothing (invalid JSON, or no field at all), and the row count.
+ROW_MATCHED = 1
+ROW_EMPTY = 2
 
-    ``needed`` (the fields ``flag`` reads) are computed once per row from the raw columns;
-    ``flag`` is evaluated in parallel; only a narrow (flag, empty) pair goes through the
-    ordered ``row_number()`` window that turns rows into line numbers. Comparing the row
-    count with the file's line count tells whether DuckDB skipped blank lines.
+
+def fast_codes_sql(path: Path, needed: Sequence[str], flag: str) -> str:
+    """One small code per row of ``path``, in file order: ``ROW_MATCHED`` where ``flag``
+    holds, ``ROW_EMPTY`` where DuckDB read nothing (invalid JSON, or no field at all), else 0.
+
+    ``needed`` (the fields ``flag`` reads) are computed once per row from the raw columns.
+    The plan is a scan and projections only, so DuckDB runs it on every core and, with
+    ``preserve_insertion_order``, returns the codes in file order: the n-th code is the n-th
+    row. The session disables the IN-list-to-join rewrite, the one operator that reorders.
     """
     raw_cols = ", ".join(f"{sql_identifier(k)} AS {_raw(k)}" for k in _column_tree())
     computed = ", ".join(f"{field_sql(schema.field(n))} AS {sql_identifier(n)}" for n in needed)
@@ -168,12 +174,9 @@ def fast_flags_sql(path: Path, needed: Sequence[str], flag: str) -> str:
     )
     extra = f", {computed}" if computed else ""
     fields = f"SELECT raw.*{extra} FROM (SELECT {raw_cols} FROM {reader}) AS raw"
-    flags = f"SELECT coalesce({flag}, false) AS _m, ({empty}) AS _empty FROM ({fields}) AS ev"
-    numbered = f"SELECT row_number() OVER () AS _line, _m, _empty FROM ({flags}) AS f"
     return (
-        "SELECT list(_line ORDER BY _line) FILTER (WHERE _m), "
-        "list(_line ORDER BY _line) FILTER (WHERE _empty AND NOT _m), count(*) "
-        f"FROM ({numbered}) AS n"
+        f"SELECT (CASE WHEN coalesce({flag}, false) THEN {ROW_MATCHED} "
+        f"WHEN {empty} THEN {ROW_EMPTY} ELSE 0 END)::UTINYINT AS code FROM ({fields}) AS ev"
     )
 
 
