@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,26 @@ def test_fetch_rows_maps_rows_to_lines_across_chunks(tmp_path: Path) -> None:
     non_blank = [(n, t) for n, t in enumerate(lines, start=1) if t.strip()]
     for row in (1, 2, 77, 250, 499, 500):
         assert located.found[row] == non_blank[row - 1]
+
+
+@pytest.mark.parametrize("blank_every", [0, 997])
+def test_fetch_rows_finds_rows_in_every_block_of_large_chunks(
+    tmp_path: Path, blank_every: int
+) -> None:
+    rng = random.Random(blank_every)
+    lines = []
+    for number in range(1, 60_001):
+        if blank_every and number % blank_every == 0:
+            lines.append(b"" if number % 2 else b" \t")
+        else:
+            lines.append(f'{{"n": {number}, "pad": "{"y" * rng.randrange(80)}"}}'.encode())
+    path = tmp_path / "f.ndjson"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    non_blank = [(n, t) for n, t in enumerate(lines, start=1) if t.strip()]
+    wanted = sorted(rng.sample(range(1, len(non_blank) + 1), 300))
+    located = fetch_rows(path, wanted, chunk_bytes=3 << 20)  # blocks of 1 MiB inside
+    assert located.rows == len(non_blank)
+    assert [located.found[row] for row in wanted] == [non_blank[row - 1] for row in wanted]
 
 
 def test_blank_lines_inside_a_large_file_keep_the_fast_path_and_exact_numbers(

@@ -189,6 +189,8 @@ def open_lines(path: Path) -> Any:
 
 
 _BLANK_AFTER_NEWLINE = re.compile(rb"\n(?=[ \t\r]*\n)")
+_MAYBE_BLANK = re.compile(rb"\n[ \t\r\n]")
+_BLOCK_BYTES = 1 << 20
 
 
 @dataclass
@@ -199,12 +201,36 @@ class RowLines:
     rows: int  # non-blank lines in the file: the rows DuckDB must have produced
 
 
+def _blank_lines(body: bytes) -> int:
+    """Blank or whitespace-only lines among the complete lines of ``body``."""
+    if body[:1] not in b" \t\r\n" and _MAYBE_BLANK.search(body) is None:
+        return 0
+    return len(_BLANK_AFTER_NEWLINE.findall(b"\n" + body))
+
+
+def _pick_rows(body: bytes, first_row: int, targets: list[int], found: dict[int, bytes]) -> None:
+    """Rows ``targets`` (ascending, all in ``body``) of a body with no blank line."""
+    start, row = 0, first_row  # ``row`` rows precede ``start``
+    pending = iter(targets)
+    target = next(pending, None)
+    while target is not None and start < len(body):
+        cut = body.find(b"\n", start + _BLOCK_BYTES)
+        end = len(body) if cut < 0 else cut + 1
+        in_block = body.count(b"\n", start, end)
+        if target <= row + in_block:
+            lines = body[start:end].split(b"\n")
+            while target is not None and target <= row + in_block:
+                found[target] = lines[target - row - 1]
+                target = next(pending, None)
+        start, row = end, row + in_block
+
+
 def fetch_rows(path: Path, wanted: Sequence[int], chunk_bytes: int = 16 << 20) -> RowLines:
     """Line number and text of the ``wanted`` DuckDB rows (1-based, blank lines skipped).
 
     DuckDB's NDJSON reader skips blank and whitespace-only lines, so its n-th row is the n-th
     non-blank line. One pass: per chunk, ``bytes.count`` for lines and a regex for blank
-    ones; only chunks holding a wanted row are split into lines.
+    ones; only the 1 MiB blocks holding a wanted row are split into lines.
     """
     targets = sorted(set(wanted))
     found: dict[int, tuple[int, bytes]] = {}
@@ -218,21 +244,27 @@ def fetch_rows(path: Path, wanted: Sequence[int], chunk_bytes: int = 16 << 20) -
             cut = data.rfind(b"\n") + 1
             body, carry = data[:cut], data[cut:]
             complete = body.count(b"\n")
-            blank = len(_BLANK_AFTER_NEWLINE.findall(b"\n" + body))
-            if (
-                next_target < len(targets)
-                and targets[next_target] <= rows_before + complete - blank
-            ):
+            blank = _blank_lines(body)
+            rows_after = rows_before + complete - blank
+            here = []
+            while next_target < len(targets) and targets[next_target] <= rows_after:
+                here.append(targets[next_target])
+                next_target += 1
+            if here and not blank:
+                texts: dict[int, bytes] = {}
+                _pick_rows(body, rows_before, here, texts)
+                for row, text in texts.items():
+                    found[row] = (lines_before + row - rows_before, text)
+            elif here:
+                wanted_here = set(here)
                 row = rows_before
                 for offset, text in enumerate(body.split(b"\n")[:-1], start=1):
-                    if not text.strip(b" \t\r"):
-                        continue
-                    row += 1
-                    if next_target < len(targets) and targets[next_target] == row:
-                        found[row] = (lines_before + offset, text)
-                        next_target += 1
+                    if text.strip(b" \t\r"):
+                        row += 1
+                        if row in wanted_here:
+                            found[row] = (lines_before + offset, text)
             lines_before += complete
-            rows_before += complete - blank
+            rows_before = rows_after
     if carry.strip(b" \t\r"):
         rows_before += 1
         if next_target < len(targets) and targets[next_target] == rows_before:
