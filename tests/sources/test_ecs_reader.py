@@ -12,8 +12,10 @@ import pytest
 from imagehunt.engine import scan as scan_module
 from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import RulePack, load_pack
-from imagehunt.sources.ecs import ReadProblems, fetch_rows, read_exact
-from imagehunt.sources.inputs import Input, sniff
+from imagehunt.sources.ecs import fetch_rows, read_exact
+from imagehunt.sources.inputs import Input
+from imagehunt.sources.problems import ReadProblems
+from imagehunt.sources.sniff import sniff
 from support.events import BENIGN, MINER, event, write_lines
 
 
@@ -178,4 +180,4 @@ def test_sniff_rejects_binary_and_non_ecs(tmp_path: Path) -> None:
     other = write_lines(tmp_path / "o.ndjson", [{"foo": 1}])
     assert sniff(binary)[0] is None
     assert sniff(other)[0] is None
-    assert "ECS" in sniff(other)[1]
+    assert "JSON without the fields of any supported format" in sniff(other)[1]

@@ -19,9 +19,11 @@ import pyarrow.compute as pc
 from imagehunt import schema
 from imagehunt.backends.duckdb import sql_identifier, sql_string
 from imagehunt.engine.compile import CompiledRule
+from imagehunt.errors import ImagehuntError
 from imagehunt.sources import ecs
-from imagehunt.sources.ecs import ReadProblems
 from imagehunt.sources.inputs import Input
+from imagehunt.sources.problems import ReadProblems
+from imagehunt.sources.sniff import source_for
 
 FAST_PATH_MIN_BYTES = 1 << 20
 
@@ -210,11 +212,12 @@ class PackScanner:
         def batches() -> Iterator[pa.RecordBatch]:
             for source, report in sources:
                 report.path_taken = "exact"
+                reader = source_for(str(source.format)).read
                 try:
-                    for batch in ecs.read_exact(source.path, source.display, report.problems):
+                    for batch in reader(source.path, source.display, report.problems):
                         report.events += batch.num_rows
                         yield batch
-                except (OSError, EOFError, gzip.BadGzipFile) as exc:
+                except (OSError, EOFError, gzip.BadGzipFile, ImagehuntError) as exc:
                     report.skipped_reason = (
                         f"reading stopped after {report.events} events (the rest is lost): {exc}"
                     )
@@ -265,8 +268,11 @@ def scan_inputs(
     for source in inputs:
         report = InputReport(display=source.display, format=source.format)
         reports.append(report)
-        if source.format != ecs.FORMAT:
+        if source.format is None:
             report.skipped_reason = source.reason or "format not recognised"
+            continue
+        if source.format != ecs.FORMAT:
+            streamed.append((source, report))
             continue
         try:
             if source.path.stat().st_size >= FAST_PATH_MIN_BYTES and scanner.scan_fast(

@@ -14,10 +14,9 @@ Two paths, same rows:
 
 from __future__ import annotations
 
-import gzip
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,29 +25,16 @@ import pyarrow as pa
 
 from imagehunt import schema
 from imagehunt.backends.duckdb import sql_identifier, sql_string
+from imagehunt.sources.base import Head
+from imagehunt.sources.files import MAX_LINE_BYTES, is_gzip, open_binary
 from imagehunt.sources.normalize import normalize_ecs
+from imagehunt.sources.problems import ReadProblems
 
 FORMAT = "ecs"
 BATCH_ROWS = 8192
-MAX_LINE_BYTES = 8 * 1024 * 1024
 ECS_TOP_LEVEL = frozenset(f.name.split(".")[0] for f in schema.FIELDS) | {"ecs", "agent", "log"}
 
 
-@dataclass
-class ReadProblems:
-    """Malformed records of one input: total count and the first reasons as (line, reason)."""
-
-    count: int = 0
-    first: list[tuple[int, str]] = field(default_factory=list)
-    keep: int = 20
-
-    def add(self, line: int, reason: str) -> None:
-        self.count += 1
-        if len(self.first) < self.keep:
-            self.first.append((line, reason))
-
-
-# ---- fast path --------------------------------------------------------------------------------
 def _splittings(parts: list[str]) -> Iterator[list[str]]:
     """Every way to group consecutive name parts into keys: a.b.c -> [a,b,c], [a,b.c], ..."""
     if len(parts) == 1:
@@ -170,6 +156,7 @@ def fast_codes_sql(path: Path, needed: Sequence[str], flag: str) -> str:
     reader = (
         f"read_ndjson({sql_string(str(path))}, columns={read_ndjson_columns()}, "
         "records=true, ignore_errors=true, format='newline_delimited', "
+        f"compression='{'gzip' if is_gzip(path) else 'none'}', "
         f"maximum_object_size={MAX_LINE_BYTES})"
     )
     extra = f", {computed}" if computed else ""
@@ -181,13 +168,6 @@ def fast_codes_sql(path: Path, needed: Sequence[str], flag: str) -> str:
 
 
 # ---- exact path -------------------------------------------------------------------------------
-def open_lines(path: Path) -> Any:
-    """Binary line iterator, transparently gunzipping ``.gz``."""
-    if path.suffix == ".gz":
-        return gzip.open(path, "rb")
-    return path.open("rb")
-
-
 _BLANK_AFTER_NEWLINE = re.compile(rb"\n(?=[ \t\r]*\n)")
 _MAYBE_BLANK = re.compile(rb"\n[ \t\r\n]")
 _BLOCK_BYTES = 1 << 20
@@ -238,7 +218,7 @@ def fetch_rows(path: Path, wanted: Sequence[int], chunk_bytes: int = 16 << 20) -
     lines_before = 0  # complete lines before ``carry``
     rows_before = 0  # non-blank lines among them
     carry = b""
-    with open_lines(path) as handle:
+    with open_binary(path) as handle:
         while chunk := bytes(handle.read(chunk_bytes)):
             data = carry + chunk
             cut = data.rfind(b"\n") + 1
@@ -306,7 +286,7 @@ def read_exact(path: Path, display: str, problems: ReadProblems) -> Iterator[pa.
     arrow_schema = schema.arrow_schema()
     rows: list[dict[str, Any]] = []
     try:
-        with open_lines(path) as handle:
+        with open_binary(path) as handle:
             for number, raw in enumerate(handle, start=1):
                 doc, reason = parse_line(raw)
                 if reason is not None:
@@ -329,3 +309,14 @@ def read_exact(path: Path, display: str, problems: ReadProblems) -> Iterator[pa.
 def looks_like_ecs(doc: dict[str, Any]) -> bool:
     """A JSON object whose keys are ECS fields (nested or dotted)."""
     return any(str(key).split(".")[0] in ECS_TOP_LEVEL for key in doc)
+
+
+def sniff(head: Head) -> bool:
+    """JSON lines whose first object has ECS keys (asked last: other JSON formats first)."""
+    doc = head.first_json
+    return doc is not None and looks_like_ecs(doc)
+
+
+def read(path: Path, display: str, problems: ReadProblems) -> Iterator[pa.RecordBatch]:
+    """Every line through Python (the exact path); large files usually take the fast path."""
+    return read_exact(path, display, problems)
