@@ -75,9 +75,12 @@ def to_strings(value: Any) -> list[str] | None:
 
 
 def to_timestamp(value: Any) -> datetime | None:
-    """ISO 8601 text or epoch milliseconds as an aware UTC datetime."""
+    """ISO 8601 text, epoch milliseconds or a datetime as an aware UTC datetime."""
     if value is None or isinstance(value, bool):
         return None
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
+        return aware.astimezone(UTC)
     if isinstance(value, int | float):
         try:
             return datetime.fromtimestamp(value / 1000.0, tz=UTC)
