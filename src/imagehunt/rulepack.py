@@ -27,6 +27,9 @@ from imagehunt.alerts.model import LEVELS, RuleRef, level_rank
 from imagehunt.errors import RuleError, UsageError
 
 REQUIRED_PACK_ATTRIBUTES = ("branch", "investigation_guide", "response_playbook")
+# Per-event level decisions the engine knows (custom attribute ``assessment``).
+ASSESSMENTS = ("cloud_image_launch",)
+CONTEXT_ROLE = "context"  # custom attribute ``role: context``: feeds assessments, never alerts
 MAX_RULE_FILE_BYTES = 2 * 1024 * 1024
 
 
@@ -44,6 +47,8 @@ class PackRule:
     line: int
     builtin: bool
     escalate_same_process: str | None = None
+    assessment: str | None = None
+    context_only: bool = False
 
     @property
     def name(self) -> str:
@@ -149,6 +154,8 @@ def _pack_rule(
         line=line,
         builtin=builtin,
         escalate_same_process=str(escalate) if escalate in LEVELS else None,
+        assessment=_text(custom.get("assessment")) or None,
+        context_only=custom.get("role") == CONTEXT_ROLE,
     )
 
 
@@ -196,6 +203,16 @@ def _load_file(path: Path, builtin: bool) -> tuple[list[PackRule], list[RuleErro
             if rule.errors or not isinstance(rule, SigmaRule | SigmaCorrelationRule):
                 continue
             packed = _pack_rule(rule, path, doc_line, builtin)
+            if packed.assessment is not None and packed.assessment not in ASSESSMENTS:
+                errors.append(
+                    RuleError(
+                        f"unknown assessment '{packed.assessment}' "
+                        f"(known: {', '.join(ASSESSMENTS)})",
+                        file=path,
+                        line=doc_line,
+                    )
+                )
+                continue
             if not rule.name and rules:  # unnamed rules after the first in a multi-rule file
                 unique = f"{path.stem}_{len(rules) + 1}"
                 packed = replace(packed, ref=replace(packed.ref, name=unique))
@@ -319,7 +336,7 @@ def _select(
     for rule in chosen:
         if rule.id in excluded:
             continue
-        ceiling = rule.escalate_same_process or rule.ref.level
+        ceiling = rule.escalate_same_process or ("high" if rule.assessment else rule.ref.level)
         if max(level_rank(rule.ref.level), level_rank(ceiling)) < floor:
             continue
         selected.add(rule.id)

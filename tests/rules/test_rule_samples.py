@@ -4,7 +4,9 @@ Each ``tests/rules/<rule slug>/`` folder holds ``tp.ndjson`` (every line must be
 that rule) and ``tn.ndjson`` (no line may be). Lines are ECS events (nested, dotted or mixed
 keys) with a ``_case`` key describing the case; the engine ignores unknown keys. Lines of a
 correlation rule's ``tp.ndjson`` also carry ``_chain`` (which lines form one alert, in step
-order) and ``_expect_level``.
+order) and ``_expect_level``; a detection rule's tp line may carry ``_expect_level`` too (rules
+whose level is decided per event). A context rule (``role: context``) never alerts: its tp
+lines are what other rules learn from, checked through those rules' expected levels.
 
 A sample the rule gets wrong although its own description says it should handle it stays in
 the files and is marked here as a strict xfail with the reason, so the fix turns it green.
@@ -44,6 +46,8 @@ MIN_LEVEL = {
     "pool_dns": "medium",
     "image_typosquat": "medium",
     "image_malicious_namespace": "medium",
+    "cloud_image_launch": "medium",  # the per-event level is checked with _expect_level
+    "cloud_image_inventory": "informational",  # context only: never alerts
 }
 BASE_TAGS = ("attack.execution", "attack.t1204.003")
 MINING_TAGS = ("attack.impact", "attack.t1496")
@@ -240,6 +244,9 @@ def test_true_positive_is_reported(
 ) -> None:
     on_line = _alerts_on(alerts_by_file[str(sample.path)], sample)
     mine = [a for a in on_line if a.rule.name == sample.slug]
+    if pack.by_ref(sample.slug).context_only:
+        assert not mine, f"{sample.where}: context rule {sample.slug} raised an alert"
+        return
     assert mine, (
         f"{sample.where} ({sample.case!r}): rule {sample.slug} did not alert; "
         f"alerts on this line: {_names(on_line)}"
@@ -254,6 +261,12 @@ def test_true_positive_is_reported(
     assert alert.timestamp == sample.timestamp, (
         f"{sample.where}: alert time {alert.timestamp} is not the event's {sample.timestamp}"
     )
+    expected_level = sample.doc.get("_expect_level")
+    if expected_level is not None:
+        assert alert.level == expected_level, (
+            f"{sample.where} ({sample.case!r}): level {alert.level}, want {expected_level}; "
+            f"{alert.summary}"
+        )
 
 
 @pytest.mark.parametrize("sample", params("tn"))

@@ -23,6 +23,7 @@ from support.seed_logic import (
     aql_command_branch,
     aql_label,
     aql_matches,
+    aql_runinstances_branch,
     eql_branches,
     eql_dns_branch,
     eql_matches,
@@ -315,9 +316,96 @@ def test_e15_bitcoin_p2p_false_alarm(alerted: dict[str, dict[str, str]]) -> None
     assert not reports(alerted, "E15", "pool_connection")
 
 
-@pytest.mark.skip(reason="E16 concerns the CloudTrail RunInstances rule of a later issue")
-def test_e16_no_cloudtrail_branch() -> None:
+def cloudtrail_event(action: str, **fields: Any) -> dict[str, Any]:
+    """A CloudTrail record as normalized rows carry it (ECS dotted form)."""
+    doc: dict[str, Any] = {
+        "@timestamp": "2026-11-21T08:00:00Z",
+        "event.provider": "ec2.amazonaws.com",
+        "event.action": action,
+        "cloud.account.id": "111122223333",
+        "cloud.region": "us-east-1",
+    }
+    doc.update({key.replace("__", "."): value for key, value in fields.items()})
+    return doc
+
+
+def describe_images(image: str, owner: str, public: bool) -> dict[str, Any]:
+    response = {
+        "imagesSet": {"items": [{"imageId": image, "imageOwnerId": owner, "isPublic": public}]}
+    }
+    return cloudtrail_event(
+        "DescribeImages", aws__cloudtrail__response_elements=json.dumps(response)
+    )
+
+
+CLOUD_EVENTS: dict[str, dict[str, Any]] = {
+    "describe-community": describe_images("ami-0c0mmun1ty0000aa", "777788889999", True),
+    "describe-own": describe_images("ami-0own00000000000aa", "111122223333", False),
+    "A5-community": cloudtrail_event(
+        "RunInstances",
+        aws__ec2__image_ids=["ami-0c0mmun1ty0000aa"],
+        aws__ec2__instance_type="t3.medium",
+        aws__ec2__instance_count=1,
+    ),
+    "A5-own": cloudtrail_event(
+        "RunInstances",
+        aws__ec2__image_ids=["ami-0own00000000000aa"],
+        aws__ec2__instance_type="t3.medium",
+        aws__ec2__instance_count=1,
+    ),
+    "A4-failed": cloudtrail_event(
+        "RunInstances",
+        aws__ec2__image_ids=["ami-0unkn0wn00000aa"],
+        aws__ec2__instance_type="t3.micro",
+        aws__ec2__instance_count=1,
+        aws__cloudtrail__error_code="Client.UnauthorizedOperation",
+    ),
+    "A4-autoscaling": cloudtrail_event(
+        "RunInstances",
+        aws__ec2__image_ids=["ami-0own00000000000aa"],
+        aws__ec2__instance_type="m5.large",
+        aws__ec2__instance_count=1,
+        user__name="AutoScaling",
+        source__address="autoscaling.amazonaws.com",
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def cloud_levels(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str | None]:
+    """Event key -> level of the cloud_image_launch alert on its line (None: no alert)."""
+    path = tmp_path_factory.mktemp("seed_cloud") / "cloudtrail_events.ndjson"
+    keys = list(CLOUD_EVENTS)
+    path.write_text("".join(json.dumps(CLOUD_EVENTS[k]) + "\n" for k in keys), encoding="utf-8")
+    outcome = run_scan(load_pack(), [Input(path, str(path), "ecs")])
+    by_line = {
+        a.evidence[0].line: a.level for a in outcome.alerts if a.rule.name == "cloud_image_launch"
+    }
+    return {key: by_line.get(number) for number, key in enumerate(keys, start=1)}
+
+
+def test_e16_no_cloudtrail_branch(cloud_levels: dict[str, str | None]) -> None:
     """E16: the EQL lists CloudTrail as a source but has no RunInstances branch."""
+    event = flatten_event(CLOUD_EVENTS["A5-community"])
+    assert not eql_matches(event)
+    assert cloud_levels["A5-community"] == "high"
+
+
+def test_a4_every_runinstances_flagged(cloud_levels: dict[str, str | None]) -> None:
+    """A4: failed or routine RunInstances calls are flagged like any other."""
+    for key in ("A4-failed", "A4-autoscaling", "A5-community"):
+        assert aql_runinstances_branch(flatten_event(CLOUD_EVENTS[key]))
+    assert cloud_levels["A4-autoscaling"] is None  # own image, ordinary size: no alert
+    assert cloud_levels["A4-failed"] == "informational"  # unknown owner (low), failed: lower
+
+
+def test_a5_launched_image_not_checked(cloud_levels: dict[str, str | None]) -> None:
+    """A5: a community AMI and an own AMI give the same result."""
+    community = flatten_event(CLOUD_EVENTS["A5-community"])
+    own = flatten_event(CLOUD_EVENTS["A5-own"])
+    assert aql_runinstances_branch(community) == aql_runinstances_branch(own) is True
+    assert cloud_levels["A5-community"] == "high"
+    assert cloud_levels["A5-own"] is None
 
 
 # ---- QRadar AQL ----------------------------------------------------------------------------
@@ -339,16 +427,6 @@ def test_a3_browser_name_substring_evasion(alerted: dict[str, dict[str, str]]) -
     assert not aql_matches(seed_view("A3"))
     assert aql_matches(seed_view("A3", **{"process.name": "svc.exe"}))  # control
     assert reports(alerted, "A3", "pool_connection")
-
-
-@pytest.mark.skip(reason="A4 concerns the CloudTrail RunInstances rule of a later issue")
-def test_a4_every_runinstances_flagged() -> None:
-    """A4: failed or routine RunInstances calls are flagged like any other."""
-
-
-@pytest.mark.skip(reason="A5 concerns the CloudTrail RunInstances rule of a later issue")
-def test_a5_launched_image_not_checked() -> None:
-    """A5: a community AMI and an own AMI give the same result."""
 
 
 def test_a6_case_keeps_only_the_first_label(alerted: dict[str, dict[str, str]]) -> None:

@@ -14,6 +14,7 @@ from imagehunt.alerts.model import level_rank
 from imagehunt.alerts.output import FORMATS, write_alerts
 from imagehunt.alerts.table import render_summary
 from imagehunt.cli.options import LEVEL_CHOICE, TimeParam
+from imagehunt.config import load_config
 from imagehunt.engine.detect import ScanOutcome, run_scan
 from imagehunt.engine.scan import TimeWindow
 from imagehunt.rulepack import load_pack
@@ -68,6 +69,13 @@ from imagehunt.sources.inputs import expand, spool_directory
     help="Exit 1 when an alert at or above LEVEL is reported (off by default).",
 )
 @click.option("--strict", is_flag=True, help="Exit 4 when any input record is malformed.")
+@click.option(
+    "-c",
+    "--config",
+    "config_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Config file (YAML): trusted images and AMI owners, launch thresholds.",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing on stderr but errors.")
 def scan(
     paths: tuple[str, ...],
@@ -82,6 +90,7 @@ def scan(
     until: datetime | None,
     fail_on: str | None,
     strict: bool,
+    config_path: Path | None,
     quiet: bool,
 ) -> None:
     """Scan PATHS (files, folders, .gz, or - for stdin) with the T1204.003 rule pack.
@@ -92,6 +101,7 @@ def scan(
     if no_default_rules and not rule_dirs:
         raise click.UsageError("--no-default-rules needs --rules DIR")
     err = Console(stderr=True, quiet=quiet)
+    config = load_config(config_path)
     pack = load_pack(
         list(rule_dirs),
         include_builtin=not no_default_rules,
@@ -101,7 +111,9 @@ def scan(
     )
     with spool_directory() as spool:
         inputs = list(expand(paths, Path(spool)))
-        outcome = run_scan(pack, inputs, TimeWindow(since, until), min_level=min_level)
+        outcome = run_scan(
+            pack, inputs, TimeWindow(since, until), min_level=min_level, config=config
+        )
     errors = [*pack.errors, *outcome.rule_errors]
     write_alerts(outcome.alerts, fmt, pack_version=pack.version, output=output, stdout=sys.stdout)
     report_run(err, outcome, errors)

@@ -43,6 +43,8 @@ def rules_to_run(pack: RulePack) -> tuple[list[PackRule], list[PackRule]]:
     needed = {r.id for r in pack.rules if not r.is_correlation and r.id in pack.selected}
     for corr in correlations:
         needed |= {base.id for base in referenced_rules(corr, pack)}
+    if any(r.assessment for r in pack.rules if r.id in needed):
+        needed |= {r.id for r in pack.rules if r.context_only}  # what assessments learn from
     detections = [r for r in pack.rules if r.id in needed and not r.is_correlation]
     return detections, correlations
 

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 
 from imagehunt.alerts.model import Alert, level_rank
+from imagehunt.config import Config
 from imagehunt.engine.alerting import chain_alert, single_alert
+from imagehunt.engine.cloud_launch import assess_launch, learn_images
 from imagehunt.engine.compile import compile_rules, rules_to_run
 from imagehunt.engine.correlate import MatchRow, correlate
 from imagehunt.engine.scan import InputReport, MatchedEvent, TimeWindow, scan_inputs
@@ -64,19 +66,37 @@ def run_scan(
     window: TimeWindow | None = None,
     *,
     min_level: str | None = None,
+    config: Config | None = None,
 ) -> ScanOutcome:
     """Scan inputs with the pack's selected rules; errors are collected, never raised."""
+    config = config or Config()
     con = connect()
     detections, correlations = rules_to_run(pack)
     compiled, errors = compile_rules(detections, con)
     matches, reports = scan_inputs(con, compiled, inputs, window or TimeWindow())
     rule_ids = [c.rule.id for c in compiled]
     alerts: list[Alert] = []
+    images = learn_images(
+        event.fields.get("aws.cloudtrail.response_elements")
+        for event in matches
+        if any(compiled[i].rule.context_only for i in event.rule_indexes)
+    )
     for event in matches:
         for index in event.rule_indexes:
             rule = compiled[index].rule
-            if rule.id in pack.selected:
-                alerts.append(single_alert(rule, event, pack.version))
+            if rule.context_only or rule.id not in pack.selected:
+                continue
+            alert = single_alert(rule, event, pack.version)
+            if rule.assessment == "cloud_image_launch":
+                verdict = assess_launch(event.fields, images, config.cloud)
+                if verdict.level is None:
+                    continue
+                alert = replace(
+                    alert,
+                    rule=replace(alert.rule, level=verdict.level),
+                    summary=f"{alert.summary}: {'; '.join(verdict.reasons)}",
+                )
+            alerts.append(alert)
     for corr in correlations:
         sigma_group = list(corr.sigma.group_by or [])  # type: ignore[union-attr]
         try:
