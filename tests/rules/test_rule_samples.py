@@ -46,6 +46,8 @@ MIN_LEVEL = {
     "pool_dns": "medium",
     "image_typosquat": "medium",
     "image_malicious_namespace": "medium",
+    "image_pull_typosquat": "medium",
+    "image_pull_malicious_namespace": "high",
     "cloud_image_launch": "medium",  # the per-event level is checked with _expect_level
     "cloud_image_inventory": "informational",  # context only: never alerts
 }
