@@ -23,6 +23,19 @@ _CONVERT: dict[schema.Kind, Callable[[Any], Any]] = {
     schema.Kind.STRINGS: to_strings,
     schema.Kind.TIMESTAMP: to_timestamp,
 }
+_KIND_BY_NAME: dict[str, schema.Kind] = {f.name: f.kind for f in schema.FIELDS}
+_STRING, _INTEGER, _STRINGS = schema.Kind.STRING, schema.Kind.INTEGER, schema.Kind.STRINGS
+
+
+def _already_typed(kind: schema.Kind, value: Any) -> bool:
+    """True when ``value`` is already what its field stores (the common case, kept cheap)."""
+    if kind is _STRING:
+        return type(value) is str
+    if kind is _INTEGER:
+        return type(value) is int and -(2**63) <= value < 2**63
+    if kind is _STRINGS:
+        return type(value) is list and all(type(v) is str for v in value)
+    return False
 
 
 def make_row(values: Mapping[str, Any], display: str, line: int, fmt: str) -> dict[str, Any]:
@@ -35,7 +48,8 @@ def make_row(values: Mapping[str, Any], display: str, line: int, fmt: str) -> di
     for name, value in values.items():
         if value is None:
             continue
-        row[name] = _CONVERT[schema.BY_NAME[name].kind](value)
+        kind = _KIND_BY_NAME[name]
+        row[name] = value if _already_typed(kind, value) else _CONVERT[kind](value)
     row[schema.FILE_COLUMN] = display
     row[schema.LINE_COLUMN] = line
     row[schema.FORMAT_COLUMN] = fmt
