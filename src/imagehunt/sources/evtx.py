@@ -1,23 +1,136 @@
-"""Windows Sysmon EVTX (placeholder)."""
+"""Windows EVTX event logs (binary), read with the ``evtx`` package, record by record.
+
+Records of the Sysmon channel (``Microsoft-Windows-Sysmon/Operational``) are mapped by
+``sysmon_fields``; records of any other channel become rows with their EventID, record id,
+host and time only. ``_line`` is the EVTX record number (the record header's id), not a text
+line. A corrupt record is counted with its number and the next one is read.
+"""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from typing import IO, Any
 
+import orjson
 import pyarrow as pa
+from evtx import PyEvtxParser
 
+from imagehunt.errors import ImagehuntError
 from imagehunt.sources.base import Head
+from imagehunt.sources.files import is_gzip, open_binary
+from imagehunt.sources.normalize import to_integer
 from imagehunt.sources.problems import ReadProblems
+from imagehunt.sources.rows import batches, make_row
+from imagehunt.sources.sysmon_fields import (
+    WINDOWS,
+    SystemFacts,
+    event_id_text,
+    record_or_sysmon_values,
+    text_of,
+)
 
 FORMAT = "evtx"
 
+MAGIC = b"ElfFile\x00"
+MAX_ERRORS_IN_A_ROW = 10_000  # a file that is nothing but errors is given up
+_RECORD_NUMBER = re.compile(r"record (?:number )?(\d+)", re.IGNORECASE)
+
 
 def sniff(head: Head) -> bool:
-    """Placeholder: never claims a file."""
-    return False
+    """An EVTX file header."""
+    return head.data.startswith(MAGIC)
+
+
+def _attributes(node: Any) -> dict[str, Any]:
+    """The ``#attributes`` object of an element in the evtx JSON, or an empty dict."""
+    if isinstance(node, dict):
+        found = node.get("#attributes")
+        if isinstance(found, dict):
+            return found
+    return {}
+
+
+def system_facts(system: dict[str, Any]) -> SystemFacts:
+    """``SystemFacts`` of the ``System`` element of an evtx JSON record."""
+    return SystemFacts(
+        event_id=event_id_text(system.get("EventID")),
+        computer=text_of(system.get("Computer")),
+        record_id=text_of(system.get("EventRecordID")),
+        time_created=_attributes(system.get("TimeCreated")).get("SystemTime"),
+        channel=text_of(system.get("Channel")),
+        provider=text_of(_attributes(system.get("Provider")).get("Name")),
+    )
+
+
+def record_values(data_json: str) -> dict[str, Any]:
+    """Schema values of one record's JSON (ValueError when it is not an event)."""
+    try:
+        doc = orjson.loads(data_json)
+    except orjson.JSONDecodeError as exc:
+        raise ValueError(f"record is not valid JSON: {exc}") from exc
+    event = doc.get("Event") if isinstance(doc, dict) else None
+    system = event.get("System") if isinstance(event, dict) else None
+    if not isinstance(event, dict) or not isinstance(system, dict):
+        raise ValueError("record without Event/System")
+    event_data = event.get("EventData")
+    data = event_data if isinstance(event_data, dict) else None
+    return record_or_sysmon_values(system_facts(system), data, WINDOWS)
+
+
+def _record_number(message: str, previous: int) -> int:
+    """Record number named in an evtx error message, else the one after ``previous``."""
+    match = _RECORD_NUMBER.search(message)
+    return int(match.group(1)) if match else previous + 1
+
+
+def _parser(path: Path, handle: IO[bytes] | None) -> PyEvtxParser:
+    try:
+        return PyEvtxParser(handle if handle is not None else str(path))
+    except (RuntimeError, OSError, ValueError) as exc:
+        raise ImagehuntError(f"not a readable EVTX file: {exc}", file=path) from exc
+
+
+def _records(
+    parser: PyEvtxParser, display: str, problems: ReadProblems
+) -> Iterator[dict[str, Any]]:
+    records = parser.records_json()
+    previous, errors_in_a_row = 0, 0
+    while True:
+        try:
+            record = next(records)
+        except StopIteration:
+            return
+        except RuntimeError as exc:
+            previous = _record_number(str(exc), previous)
+            problems.add(previous, f"corrupt EVTX record: {str(exc)[:300]}")
+            errors_in_a_row += 1
+            if errors_in_a_row >= MAX_ERRORS_IN_A_ROW:
+                raise ImagehuntError(f"{errors_in_a_row} corrupt records in a row") from exc
+            continue
+        errors_in_a_row = 0
+        if not isinstance(record, dict):
+            previous += 1
+            problems.add(previous, "EVTX record the parser gave no data for")
+            continue
+        previous = to_integer(record.get("event_record_id")) or previous + 1
+        try:
+            values = record_values(str(record.get("data", "")))
+        except ValueError as exc:
+            problems.add(previous, str(exc))
+            continue
+        yield make_row(values, display, previous, FORMAT)
+
+
+def _rows(path: Path, display: str, problems: ReadProblems) -> Iterator[dict[str, Any]]:
+    if not is_gzip(path):
+        yield from _records(_parser(path, None), display, problems)
+        return
+    with open_binary(path) as handle:
+        yield from _records(_parser(path, handle), display, problems)
 
 
 def read(path: Path, display: str, problems: ReadProblems) -> Iterator[pa.RecordBatch]:
-    """Placeholder."""
-    raise NotImplementedError(FORMAT)
+    """Normalized batches of every EVTX record; corrupt records go to ``problems``."""
+    return batches(_rows(path, display, problems))
