@@ -34,7 +34,16 @@ def event_fields(fields: Mapping[str, Any]) -> dict[str, Any]:
 
 def describe(fields: Mapping[str, Any]) -> str:
     """A short human description of what the event shows."""
-    host = fields.get("host.name") or "unknown host"
+    account = fields.get("cloud.account.id")
+    if fields.get("host.name"):
+        where = f"on {fields['host.name']}"
+    elif account:
+        region = fields.get("cloud.region")
+        where = f"in {fields.get('cloud.provider') or 'cloud'} account {account}" + (
+            f" ({region})" if region else ""
+        )
+    else:
+        where = "on unknown host"
     what: list[str] = []
     process = fields.get("process.command_line") or " ".join(fields.get("process.args") or [])
     if not process:
@@ -49,7 +58,10 @@ def describe(fields: Mapping[str, Any]) -> str:
         what.append(f"DNS query {fields['dns.question.name']}")
     if fields.get("container.image.name"):
         what.append(f"in image {fields['container.image.name']}")
-    return f"on {host}: " + (", ".join(what) if what else "event")
+    if not what and fields.get("event.action"):
+        caller = fields.get("user.name") or fields.get("aws.cloudtrail.user_identity.arn")
+        what.append(str(fields["event.action"]) + (f" by {caller}" if caller else ""))
+    return f"{where}: " + (", ".join(what) if what else "event")
 
 
 def evidence_of(event: MatchedEvent) -> Evidence:

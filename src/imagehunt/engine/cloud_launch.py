@@ -154,6 +154,8 @@ def assess_launch(
         ]
         kinds = {kind for kind, _ in verdicts}
         reasons = [text for _, text in verdicts]
+        size = fields.get("aws.ec2.instance_type") or "unknown type"
+        reasons.append(f"{size} x {fields.get('aws.ec2.instance_count') or '?'}")
         capacity = mining_capacity(fields, trust.thresholds)
         if kinds <= {"trusted", "own"}:
             if not capacity:
