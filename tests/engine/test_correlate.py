@@ -81,3 +81,35 @@ def test_steps_may_come_from_different_files(pack: RulePack, tmp_path: Path) -> 
     assert [[(Path(e.file).name, e.line) for e in a.evidence] for a in outcome.alerts] == [
         [("proc.ndjson", 1), ("net.ndjson", 1)]
     ]
+
+
+def _hostless(path: Path, fmt: str, lines: list[Any], pack: RulePack) -> list[list[int]]:
+    write_lines(path, lines)
+    outcome = run_scan(pack, [Input(path, str(path), fmt)])
+    return [
+        [e.line for e in a.evidence] for a in outcome.alerts if a.rule.name == "miner_then_pool"
+    ]
+
+
+def test_a_per_host_log_without_host_names_is_one_host(tmp_path: Path, pack: RulePack) -> None:
+    """auditd without ``node=`` names no host; its file is one host's log."""
+    miner_execve = (
+        "type=SYSCALL msg=audit(1763805600.100:7001): arch=c000003e syscall=59 success=yes "
+        'exit=0 ppid=1 pid=4200 uid=0 comm="xmrig" exe="/tmp/.x/xmrig"\n'
+        'type=EXECVE msg=audit(1763805600.100:7001): argc=1 a0="/tmp/.x/xmrig"'
+    )
+    connect = (
+        "type=SYSCALL msg=audit(1763805630.000:7002): arch=c000003e syscall=42 success=no "
+        'exit=-115 ppid=1 pid=4200 uid=0 comm="xmrig" exe="/tmp/.x/xmrig"\n'
+        "type=SOCKADDR msg=audit(1763805630.000:7002): saddr=02000D052D099415000000000000000"
+        "0"
+    )
+    assert _hostless(tmp_path / "audit.log", "auditd", [miner_execve, connect], pack) == [[1, 3]]
+
+
+def test_hostless_events_of_a_multi_host_format_are_not_grouped(
+    tmp_path: Path, pack: RulePack
+) -> None:
+    miner = event(MINER, host=None)
+    conn = event(CONN, host=None)
+    assert _hostless(tmp_path / "c.ndjson", "ecs", [miner, conn], pack) == []

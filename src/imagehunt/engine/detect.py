@@ -19,6 +19,8 @@ from imagehunt.rulepack import RulePack
 from imagehunt.sources.inputs import Input
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# Formats whose files each come from one host (the sensor writes its own host's events).
+PER_HOST_FORMATS = frozenset({"auditd", "sysmon"})
 
 
 @dataclass
@@ -39,6 +41,15 @@ class ScanOutcome:
         return sum(r.problems.count for r in self.inputs)
 
 
+def _group_key(event: MatchedEvent, group_by: Sequence[str]) -> tuple[object, ...]:
+    """The event's group-by values. A per-host log that names no host (auditd without
+    ``node=``, a syslog file of Sysmon for Linux) is one host: its file stands in for it."""
+    values = tuple(event.fields.get(g) for g in group_by)
+    if list(group_by) == ["host.name"] and values == (None,) and event.format in PER_HOST_FORMATS:
+        return (f"file:{event.file}",)
+    return values
+
+
 def _match_rows(
     events: Sequence[MatchedEvent], rule_ids: Sequence[str], group_by: Sequence[str]
 ) -> list[MatchRow]:
@@ -52,7 +63,7 @@ def _match_rows(
                     key=key,
                     rule_id=rule_ids[index],
                     timestamp=event.timestamp,
-                    group=tuple(event.fields.get(g) for g in group_by),
+                    group=_group_key(event, group_by),
                     entity_id=str(entity) if entity is not None else None,
                     pid=int(pid) if pid is not None else None,
                 )
