@@ -16,6 +16,7 @@ used in tests:
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import re
 from collections.abc import Callable, Sequence
@@ -124,6 +125,7 @@ def _canonical_integer(text: str) -> bool:
 _SEPARATOR = "\\x1f"  # RE2 escape of chr(31), the separator array elements are joined with
 
 
+@functools.lru_cache(maxsize=256)
 def element_regex_on_joined(pattern: str) -> str | None:
     """The same test on elements joined by chr(31), or None where that could differ.
 
