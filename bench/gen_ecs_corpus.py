@@ -43,6 +43,12 @@ WINDOWS_USERS = ("SYSTEM", "alice", "bob", "carol", "svc-backup", "LOCAL SERVICE
 REGIONS = ("us-east-1", "us-west-2", "eu-west-1", "eu-central-1", "ap-southeast-2")
 ACCOUNTS = ("123456789012", "210987654321", "555566667777")
 
+
+def own_image(account: str) -> str:
+    """The AMI each benign account launches (its own, described by DescribeImages)."""
+    return f"ami-0{int(account):016x}"
+
+
 # (name, executable, parent name, parent executable, command lines)
 LINUX_PROCS: tuple[tuple[str, str, str, str, tuple[str, ...]], ...] = (
     ("sshd", "/usr/sbin/sshd", "systemd", "/usr/lib/systemd/systemd", ("/usr/sbin/sshd -D -R",)),
@@ -560,6 +566,8 @@ class CorpusGenerator:
 
     # -- benign
     def benign(self, ordinal: int) -> Doc:
+        if ordinal == 0:  # every corpus says who owns the accounts' images (cloud_image_launch)
+            return self.cloudtrail_event(ordinal, forced="DescribeImages")
         r = self.rng.random()
         if r < 0.45:
             doc = self.process_event(ordinal)
@@ -705,9 +713,11 @@ class CorpusGenerator:
             doc["network"] = {"transport": "udp", "protocol": "dns"}
         return doc
 
-    def cloudtrail_event(self, ordinal: int) -> Doc:
+    def cloudtrail_event(self, ordinal: int, forced: str | None = None) -> Doc:
         rng = self.rng
         provider, action, params = rng.choice(CLOUDTRAIL)
+        if forced is not None:
+            provider, action, params = next(c for c in CLOUDTRAIL if c[1] == forced)
         account = rng.choice(ACCOUNTS)
         role = rng.choice(("ci-deploy", "admin", "readonly", "ecs-task"))
         failed = rng.random() < 0.05
@@ -740,6 +750,18 @@ class CorpusGenerator:
         }
         if failed:
             doc["aws"]["cloudtrail"]["error_code"] = "Client.UnauthorizedOperation"
+        if action == "RunInstances":  # a routine launch of the account's own image
+            doc["aws"]["ec2"] = {
+                "image_ids": [own_image(account)],
+                "instance_type": "t3.micro",
+                "instance_count": 1,
+            }
+        elif action == "DescribeImages":
+            items = [
+                {"imageId": own_image(a), "imageOwnerId": a, "isPublic": False} for a in ACCOUNTS
+            ]
+            response = {"imagesSet": {"items": items}}
+            doc["aws"]["cloudtrail"]["response_elements"] = json.dumps(response)
         if rng.random() < 0.5:
             self.ecs_meta(doc, "filebeat")
         return doc

@@ -95,8 +95,10 @@ def scan(
 ) -> None:
     """Scan PATHS (files, folders, .gz, or - for stdin) with the T1204.003 rule pack.
 
-    Reads Elastic ECS NDJSON (nested or dotted keys). Malformed lines are skipped, counted
-    and reported as file:line; the scan always finishes.
+    Reads ECS NDJSON, auditd, Sysmon (Linux, EVTX, winlogbeat), CloudTrail, Docker events,
+    Kubernetes audit, Zeek, Falco and QRadar CSV, recognised from their content (any mix in
+    one folder). Malformed records are skipped, counted and reported as file:line; the scan
+    always finishes.
     """
     if no_default_rules and not rule_dirs:
         raise click.UsageError("--no-default-rules needs --rules DIR")
