@@ -566,7 +566,7 @@ class CorpusGenerator:
 
     # -- benign
     def benign(self, ordinal: int) -> Doc:
-        if ordinal == 0:  # every corpus says who owns the accounts' images (cloud_image_launch)
+        if ordinal == 0:  # one response says who owns the accounts' images (cloud_image_launch)
             return self.cloudtrail_event(ordinal, forced="DescribeImages")
         r = self.rng.random()
         if r < 0.45:
@@ -756,7 +756,7 @@ class CorpusGenerator:
                 "instance_type": "t3.micro",
                 "instance_count": 1,
             }
-        elif action == "DescribeImages":
+        elif forced == "DescribeImages":  # CloudTrail usually logs no response for Describe*
             items = [
                 {"imageId": own_image(a), "imageOwnerId": a, "isPublic": False} for a in ACCOUNTS
             ]
