@@ -205,7 +205,7 @@ def _pick_rows(body: bytes, first_row: int, targets: list[int], found: dict[int,
         start, row = end, row + in_block
 
 
-def fetch_rows(path: Path, wanted: Sequence[int], chunk_bytes: int = 16 << 20) -> RowLines:
+def fetch_rows(path: Path, wanted: Sequence[int], chunk_bytes: int = 1 << 20) -> RowLines:
     """Line number and text of the ``wanted`` DuckDB rows (1-based, blank lines skipped).
 
     DuckDB's NDJSON reader skips blank and whitespace-only lines, so its n-th row is the n-th
