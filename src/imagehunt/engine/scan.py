@@ -249,7 +249,11 @@ class PackScanner:
             self.con.unregister(MATCHED_TABLE)
         rows = table.to_pylist()
         return [
-            MatchedEvent(fields=row, rule_indexes=tuple(found))
+            # only the fields the event has: a scan may keep many matched rows
+            MatchedEvent(
+                fields={k: v for k, v in row.items() if v is not None and v != []},
+                rule_indexes=tuple(found),
+            )
             for row, found in zip(rows, indexes, strict=True)
             if found
         ]
