@@ -23,6 +23,7 @@ from imagehunt.errors import ImagehuntError
 from imagehunt.sources import ecs
 from imagehunt.sources.inputs import Input
 from imagehunt.sources.problems import ReadProblems
+from imagehunt.sources.rows import batches
 from imagehunt.sources.sniff import source_for
 
 FAST_PATH_MIN_BYTES = 1 << 20
@@ -178,22 +179,31 @@ class PackScanner:
             _doc, reason = ecs.parse_line(text)
             if reason is not None:
                 report.problems.add(line, reason)
-        normalized = []
+        table = pa.Table.from_batches(
+            batches(self._matched_rows(located, matched, source.display, report)),
+            schema=schema.arrow_schema(),
+        )
+        del located  # the texts of the matched lines: not needed any more
+        if self.count_flagged(table) != table.num_rows:
+            return False  # a re-read line does not match: rows and lines disagree
+        report.events = rows - report.problems.count
+        report.path_taken = "fast"
+        if table.num_rows:
+            self.matched.append(table)
+        return True
+
+    @staticmethod
+    def _matched_rows(
+        located: ecs.RowLines, matched: list[int], display: str, report: InputReport
+    ) -> Iterator[dict[str, Any]]:
+        """Normalized rows of the matched lines (Arrow batches hold them, not a long list)."""
         for number in matched:
             line, text = located.found.get(number, (0, b""))
             doc, reason = ecs.parse_line(text)
             if doc is None:
                 report.problems.add(line, reason or "line vanished while reading")
                 continue
-            normalized.append(ecs.normalized_row(doc, source.display, line))
-        table = pa.Table.from_pylist(normalized, schema=schema.arrow_schema())
-        if self.count_flagged(table) != table.num_rows:
-            return False  # a re-read line does not match: rows and lines disagree
-        report.events = rows - report.problems.count
-        report.path_taken = "fast"
-        if normalized:
-            self.matched.append(table)
-        return True
+            yield ecs.normalized_row(doc, display, line)
 
     def count_flagged(self, table: pa.Table) -> int:
         """How many rows of ``table`` the pack flag holds for."""
@@ -247,16 +257,16 @@ class PackScanner:
                     indexes[int(i)].append(number)
         finally:
             self.con.unregister(MATCHED_TABLE)
-        rows = table.to_pylist()
-        return [
-            # only the fields the event has: a scan may keep many matched rows
-            MatchedEvent(
-                fields={k: v for k, v in row.items() if v is not None and v != []},
-                rule_indexes=tuple(found),
-            )
-            for row, found in zip(rows, indexes, strict=True)
-            if found
-        ]
+        events: list[MatchedEvent] = []
+        offset = 0
+        for batch in table.to_batches(max_chunksize=8192):  # a few dicts at a time
+            for row in batch.to_pylist():
+                found = indexes[offset]
+                offset += 1
+                if found:  # only the fields the event has: a scan may keep many matches
+                    fields = {k: v for k, v in row.items() if v is not None and v != []}
+                    events.append(MatchedEvent(fields=fields, rule_indexes=tuple(found)))
+        return events
 
 
 def scan_inputs(
