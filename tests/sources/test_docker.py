@@ -18,7 +18,6 @@ from imagehunt.sources.base import Head
 from imagehunt.sources.inputs import Input
 from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
-from support.corpus import corpus_dir
 from support.events import MINER, write_lines
 
 SAMPLES = Path(__file__).parent / "samples"
@@ -266,13 +265,3 @@ def test_sniff_leaves_other_formats_alone(tmp_path: Path) -> None:
     assert not k8s.sniff(head_of(EVENTS))
     assert not k8s.sniff(head_of(JOURNAL))
     assert sniff(ecs)[0] == "ecs"
-
-
-def test_corpus_docker_files_parse_cleanly() -> None:
-    folder = corpus_dir("docker")
-    files = sorted(p for p in folder.rglob("*") if p.is_file() and sniff(p)[0] == "docker")
-    assert files
-    for path in files:
-        rows, problems = read_rows(path)
-        assert problems.count == 0, (path, problems.first)
-        assert rows, path
