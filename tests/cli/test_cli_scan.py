@@ -34,6 +34,17 @@ def test_examples_give_expected_rules_and_lines(capsys: Cap) -> None:
     lines_build = {line for name, file, line in got if file == "endpoint-build02.ndjson"}
     assert lines_build == {3}, "alpine/git, bitnami/redis, bitcoind:8333, notminexmr: no alert"
     assert "endpoint-web01.ndjson:10" in result.err.replace("\n", "")
+    # auditd: containerd-shim's curl fetching xmrig, then xmrig and its pool connection
+    assert ("container_downloader", "audit-node7.log", 8) in got
+    assert ("miner_then_pool", "audit-node7.log", 15) in got
+    # CloudTrail: the own image's launch is silent; the community image's launch is high,
+    # the failed 10 x p3.16xlarge attempt from it medium (mining-sized, one level lower)
+    levels = {
+        a["evidence"][0]["line"]: a["rule"]["level"]
+        for a in alerts
+        if a["rule"]["name"] == "cloud_image_launch"
+    }
+    assert levels == {100: "high", 144: "medium"}
 
 
 def test_alert_contract_fields(capsys: Cap, tmp_path: Path) -> None:
