@@ -265,3 +265,12 @@ def test_sniff_leaves_other_formats_alone(tmp_path: Path) -> None:
     assert not k8s.sniff(head_of(EVENTS))
     assert not k8s.sniff(head_of(JOURNAL))
     assert sniff(ecs)[0] == "ecs"
+
+
+def test_typosquatted_pulls_alert_on_their_lines() -> None:
+    path = SAMPLES / "docker" / "events.jsonl"
+    pack = load_pack(select=["image_pull_typosquat"])
+    outcome = run_scan(pack, [Input(path, str(path), "docker")])
+    images = {a.evidence[0].line: a.fields["container.image.name"] for a in outcome.alerts}
+    assert images[1] == "ngnix"
+    assert images[2] == "docker.io/library/alpien"

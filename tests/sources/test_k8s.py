@@ -262,3 +262,10 @@ def test_kubectl_debug_ephemeral_container_patch(tmp_path: Path) -> None:
     assert row["container.image.name"] == "busybox"
     assert row["event.type"] == ["change"]
     assert row["orchestrator.resource.type"] == "pods/ephemeralcontainers"
+
+
+def test_typosquatted_images_in_pod_specs_alert_on_their_lines() -> None:
+    path = Path(__file__).parent / "samples" / "k8s" / "audit.jsonl"
+    outcome = run_scan(load_pack(select=["image_pull_typosquat"]), [Input(path, str(path), "k8s")])
+    found = sorted((a.evidence[0].line, a.fields["container.image.name"]) for a in outcome.alerts)
+    assert found == [(1, "docker.io/library/alpien"), (3, "ngnix")]
