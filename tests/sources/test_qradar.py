@@ -234,3 +234,17 @@ def test_mutated_input_never_raises(tmp_path: Path) -> None:
             path.write_bytes(bytes(data))
             rows, _problems = read_rows(path)
             assert all(1 <= r["_line"] <= data.count(b"\n") + 1 for r in rows)
+
+
+def test_a_quote_that_never_closes_costs_one_row(tmp_path: Path) -> None:
+    path = tmp_path / "open_quote.csv"
+    path.write_text(
+        "Event Name,Process Name,Command\n"  # 1
+        'A,bash,"echo start\n'  # 2: this quote never closes
+        "B,xmrig,xmrig -o pool.example.com:3333\n"  # 3
+        "C,bash,ls -la\n",  # 4
+        encoding="utf-8",
+    )
+    rows, problems = read_rows(path)
+    assert [(r["_line"], r["process.name"]) for r in rows] == [(3, "xmrig"), (4, "bash")]
+    assert [line for line, _ in problems.first] == [2]

@@ -311,20 +311,45 @@ def _rows(path: Path, display: str, problems: ReadProblems) -> Iterator[dict[str
         csv.field_size_limit(previous_limit)
 
 
+class _TakenLines:
+    """The physical lines the csv reader consumed for its current record."""
+
+    def __init__(self, lines: Iterator[str]) -> None:
+        self.lines = lines
+        self.taken: list[str] = []
+
+    def __iter__(self) -> _TakenLines:
+        return self
+
+    def __next__(self) -> str:
+        line = next(self.lines)
+        self.taken.append(line)
+        return line
+
+
 def _csv_rows(
     lines: Iterator[str], display: str, problems: ReadProblems
 ) -> Iterator[dict[str, Any]]:
-    """Rows after the header; ``_line`` is where each row starts."""
-    reader = csv.reader(lines, strict=False)
+    """Rows after the header; ``_line`` is where each row starts.
+
+    A quote that never closes makes the csv reader swallow the following lines into one
+    bad record; those lines are then read again one by one, so one broken row costs one
+    row, not the rest of the file.
+    """
+    source = _TakenLines(lines)
+    reader = csv.reader(source, strict=False)
     header: _Header | None = None
     while True:
         start = reader.line_num + 1
+        source.taken = []
         try:
             row = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:
             problems.add(start, f"unreadable CSV row: {exc}")
+            if header is not None:
+                yield from _reread(source.taken[1:], start + 1, header, display, problems)
             continue
         if not row or (len(row) == 1 and not row[0].strip()):
             continue
@@ -333,8 +358,40 @@ def _csv_rows(
             continue
         if len(row) != header.width:
             problems.add(start, f"{len(row)} columns where the header has {header.width}")
+            yield from _reread(source.taken[1:], start + 1, header, display, problems)
+            continue
+        if len(source.taken) > 1 and _open_at_end(source.taken):
+            problems.add(start, "a quoted field never closes: the lines after it are read alone")
+            yield from _reread(source.taken[1:], start + 1, header, display, problems)
             continue
         yield make_row(row_values(header.cells(row)), display, start, FORMAT)
+
+
+def _open_at_end(lines: list[str]) -> bool:
+    """True when a multi-line record only ended because the file did (its quote is open)."""
+    try:
+        list(csv.reader(lines, strict=True))
+    except csv.Error:
+        return True
+    return False
+
+
+def _reread(
+    lines: list[str], first: int, header: _Header, display: str, problems: ReadProblems
+) -> Iterator[dict[str, Any]]:
+    """Lines a broken record swallowed, each read as a row of its own."""
+    for number, line in enumerate(lines, start=first):
+        if not line.strip():
+            continue
+        try:
+            row = next(csv.reader([line], strict=False))
+        except csv.Error as exc:
+            problems.add(number, f"unreadable CSV row: {exc}")
+            continue
+        if len(row) != header.width:
+            problems.add(number, f"{len(row)} columns where the header has {header.width}")
+            continue
+        yield make_row(row_values(header.cells(row)), display, number, FORMAT)
 
 
 def read(path: Path, display: str, problems: ReadProblems) -> Iterator[pa.RecordBatch]:
