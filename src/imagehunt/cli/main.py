@@ -7,6 +7,7 @@ import sys
 import click
 
 from imagehunt import __version__
+from imagehunt.cli.convert import convert
 from imagehunt.cli.demo import demo
 from imagehunt.cli.rules import rules
 from imagehunt.cli.scan import scan
@@ -29,6 +30,7 @@ def cli() -> None:
 
 
 cli.add_command(scan)
+cli.add_command(convert)
 cli.add_command(rules)
 cli.add_command(demo)
 

@@ -90,7 +90,7 @@ def correlation_steps(rule: PackRule, pack: RulePack) -> list[list[str]]:
     return [[pack.by_ref(n).id for n in step] for step in names]
 
 
-def _chain_sql(steps: int, span_seconds: int, ordered: bool, groups: int) -> str:
+def chain_sql(steps: int, span_seconds: int, ordered: bool, groups: int) -> str:
     aliases = [f"s{i}" for i in range(steps)]
     joins = [f"{MATCHES_TABLE} AS s0"]
     for i in range(1, steps):
@@ -162,7 +162,7 @@ def correlate(
     con.register(MATCHES_TABLE, table)
     try:
         ordered = sigma.type is SigmaCorrelationType.TEMPORAL_ORDERED
-        sql = _chain_sql(len(steps), span, ordered, groups)
+        sql = chain_sql(len(steps), span, ordered, groups)
         result = con.execute(sql).fetchall()
     finally:
         con.unregister(MATCHES_TABLE)

@@ -18,7 +18,11 @@ from imagehunt.pipelines.regex_placeholders import regex_placeholder_item
 def load_pipeline(target: str = "ecs") -> ProcessingPipeline:
     """The pipeline for ``target`` with indicator lists as placeholder variables."""
     text = (files("imagehunt") / "pipelines" / f"{target}.yml").read_text(encoding="utf-8")
-    base = ProcessingPipeline.from_yaml(text)
+    return placeholder_pipeline() + ProcessingPipeline.from_yaml(text)
+
+
+def placeholder_pipeline() -> ProcessingPipeline:
+    """Only the expansion of indicator-list placeholders: no field mapping, no conditions."""
     variables = placeholder_values()
     expand = ProcessingPipeline.from_dict(
         {
@@ -31,4 +35,4 @@ def load_pipeline(target: str = "ecs") -> ProcessingPipeline:
     )
     expand.vars = dict(variables)
     regex = ProcessingPipeline(items=[regex_placeholder_item(variables)], vars=dict(variables))
-    return expand + regex + base
+    return expand + regex

@@ -1,0 +1,101 @@
+"""The `duckdb` target: the local engine's SQL as standalone queries over a table `events`.
+
+`events` has the columns of the normalized schema (quoted ECS names, plus `_file`, `_line`,
+`_format`), as `imagehunt scan` builds it. The output starts with the two macros the CIDR
+tests call, then one query per rule:
+
+* a detection rule: ``SELECT * FROM events WHERE <the rule's expression>``;
+* a temporal correlation: the same ordered, windowed, grouped join the engine runs, over the
+  rows its step rules select, returning each chain's evidence and whether one process did
+  every step (the rule's escalated level).
+
+Context rules and assessment rules convert like any detection rule; the assessment (the
+per-event level of cloud_image_launch) is imagehunt's and is named in the query's comment.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from sigma.correlations import SigmaCorrelationType
+
+from imagehunt.backends.duckdb import DuckDBBackend
+from imagehunt.engine.compile import compile_rule
+from imagehunt.engine.correlate import MATCHES_TABLE, chain_sql, correlation_steps
+from imagehunt.engine.detect import PER_HOST_FORMATS
+from imagehunt.engine.session import MACROS
+from imagehunt.pipelines import load_pipeline
+from imagehunt.rulepack import PackRule, RulePack
+
+EVENTS_TABLE = "events"
+
+
+@functools.lru_cache(maxsize=1)
+def _backend() -> DuckDBBackend:
+    return DuckDBBackend(load_pipeline("ecs"))
+
+
+def header(fmt: str) -> str:
+    """The macros every CIDR test calls, once at the top."""
+    return "".join(f"{macro};\n" for macro in MACROS) + "\n"
+
+
+def _comment(rule: PackRule) -> str:
+    note = f"-- {rule.name} ({rule.ref.level}): {rule.ref.title}\n"
+    if rule.assessment:
+        note += f"-- level decided per event by imagehunt ({rule.assessment}); not in SQL\n"
+    if rule.context_only:
+        note += "-- context rule: its rows feed an assessment, it never alerts\n"
+    return note
+
+
+def detection_sql(rule: PackRule) -> str:
+    """The rule's boolean expression over the normalized columns."""
+    return compile_rule(rule, _backend()).sql
+
+
+def _group(name: str) -> str:
+    column = f'"{name}"'
+    if name != "host.name":
+        return f"CAST({column} AS VARCHAR)"
+    formats = ", ".join(f"'{f}'" for f in sorted(PER_HOST_FORMATS))
+    return (
+        f"coalesce(CAST({column} AS VARCHAR), CASE WHEN _format IN ({formats}) "
+        "THEN 'file:' || _file END)"
+    )
+
+
+def correlation_sql(rule: PackRule, pack: RulePack) -> str:
+    """The correlation as one query: its chains with their evidence lines."""
+    sigma = rule.sigma
+    steps = correlation_steps(rule, pack)
+    groups = list(getattr(sigma, "group_by", None) or [])
+    by_id = {r.id: r for r in pack.rules}
+    selects = []
+    for index, step in enumerate(steps):
+        condition = " OR ".join(f"({detection_sql(by_id[i])})" for i in step)
+        selects.append(f"SELECT *, {index} AS ih_step FROM ih_events WHERE {condition}")
+    group_cols = "".join(f", {_group(g)} AS g{n}" for n, g in enumerate(groups))
+    not_null = "".join(f" AND g{n} IS NOT NULL" for n in range(len(groups)))
+    ordered = getattr(sigma, "type", None) is SigmaCorrelationType.TEMPORAL_ORDERED
+    span = int(sigma.timespan.seconds)  # type: ignore[union-attr]
+    chains = chain_sql(len(steps), span, ordered, len(groups)).replace(" ORDER BY k0", "")
+    evidence = ", ".join(
+        f"e{i}._file AS step{i}_file, e{i}._line AS step{i}_line" for i in range(len(steps))
+    )
+    joins = " ".join(f"JOIN ih_events AS e{i} ON e{i}.ih_key = c.k{i}" for i in range(len(steps)))
+    return (
+        f"WITH ih_events AS (SELECT row_number() OVER () AS ih_key, * FROM {EVENTS_TABLE}),\n"
+        f"{MATCHES_TABLE} AS (SELECT * FROM (SELECT ih_key AS key, ih_step AS step, "
+        '"@timestamp" AS ts, "process.entity_id" AS entity_id, "process.pid" AS pid'
+        f"{group_cols} FROM ({' UNION ALL '.join(selects)})) WHERE ts IS NOT NULL{not_null})\n"
+        f'SELECT c.same_process, e0."host.name", e0."@timestamp", {evidence}\n'
+        f'FROM ({chains}) AS c {joins} ORDER BY e0."@timestamp", step0_line'
+    )
+
+
+def convert(rule: PackRule, pack: RulePack, fmt: str) -> str:
+    """One query, with a comment naming the rule."""
+    if rule.is_correlation:
+        return _comment(rule) + correlation_sql(rule, pack) + ";"
+    return _comment(rule) + f"SELECT * FROM {EVENTS_TABLE} WHERE {detection_sql(rule)};"

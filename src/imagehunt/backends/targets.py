@@ -1,0 +1,66 @@
+"""Conversion targets of `imagehunt convert`: what each produces, rule by rule.
+
+A target turns one pack rule into text (a query, a rule document); ``convert_pack`` runs it
+over the selected rules, collects per-rule failures (with the rule's file and line) and
+joins what converted. One rule failing never stops the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from sigma.exceptions import SigmaError
+
+from imagehunt.errors import RuleError
+from imagehunt.rulepack import PackRule, RulePack
+
+Converter = Callable[[PackRule, RulePack, str], str]
+
+
+@dataclass(frozen=True)
+class Target:
+    """One output language: its name, output formats (the first is the default), converter."""
+
+    name: str
+    description: str
+    formats: tuple[str, ...]
+    convert: Converter
+    separator: str = "\n\n"
+    header: Callable[[str], str] | None = None  # text before the first rule, per format
+
+
+@dataclass
+class PackConversion:
+    """Converted text of the rules that converted, and the errors of those that did not."""
+
+    text: str
+    converted: list[str]
+    errors: list[RuleError]
+
+
+def convert_pack(
+    pack: RulePack, target: Target, fmt: str, rules: Sequence[PackRule]
+) -> PackConversion:
+    """Convert ``rules`` with ``target`` in output format ``fmt``."""
+    parts: list[str] = []
+    converted: list[str] = []
+    errors: list[RuleError] = []
+    for rule in rules:
+        try:
+            parts.append(target.convert(rule, pack, fmt))
+        except RuleError as exc:
+            errors.append(exc)
+            continue
+        except (SigmaError, NotImplementedError, ValueError) as exc:
+            errors.append(
+                RuleError(
+                    f"rule '{rule.name}' cannot be converted to {target.name}: {exc}",
+                    file=rule.path,
+                    line=rule.line,
+                )
+            )
+            continue
+        converted.append(rule.name)
+    header = target.header(fmt) if target.header is not None and parts else ""
+    return PackConversion(header + target.separator.join(parts), converted, errors)

@@ -1,0 +1,76 @@
+"""`imagehunt convert`: the rule pack in another query language, rule by rule."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import TextIO
+
+import click
+
+from imagehunt.alerts.atomic import write_atomic
+from imagehunt.backends.registry import TARGETS
+from imagehunt.backends.targets import convert_pack
+from imagehunt.errors import UsageError
+from imagehunt.rulepack import load_pack
+
+
+@click.command()
+@click.option(
+    "-t", "--target", required=True, type=click.Choice(sorted(TARGETS)), help="Output language."
+)
+@click.option("-f", "--format", "fmt", help="Output format of the target (default: its first).")
+@click.option(
+    "-r", "--rule", "select", multiple=True, metavar="ID", help="Only this rule; repeatable."
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to FILE (atomically) instead of stdout.",
+)
+@click.option(
+    "--rules",
+    "rule_dirs",
+    multiple=True,
+    type=click.Path(exists=True, path_type=Path),
+    help="Folder (or file) of your own Sigma rules, added to the pack.",
+)
+@click.option("--no-default-rules", is_flag=True, help="Convert only the rules given with --rules.")
+def convert(
+    target: str,
+    fmt: str | None,
+    select: tuple[str, ...],
+    output: Path | None,
+    rule_dirs: tuple[Path, ...],
+    no_default_rules: bool,
+) -> None:
+    """Convert the pack (or the rules given with -r) to TARGET.
+
+    A rule that cannot be converted (an unmapped field, a construct the target lacks) is
+    reported with its file and line; the others still convert, and the exit code is 3.
+    """
+    chosen = TARGETS[target]
+    fmt = fmt or chosen.formats[0]
+    if fmt not in chosen.formats:
+        raise UsageError(
+            f"target {target} has no format {fmt!r}", hint=f"use {', '.join(chosen.formats)}"
+        )
+    if no_default_rules and not rule_dirs:
+        raise click.UsageError("--no-default-rules needs --rules DIR")
+    pack = load_pack(list(rule_dirs), include_builtin=not no_default_rules, select=select)
+    rules = [r for r in pack.rules if r.id in pack.selected or (select and r.name in select)]
+    result = convert_pack(pack, chosen, fmt, rules)
+
+    def write(handle: TextIO) -> None:
+        handle.write(result.text.rstrip("\n") + "\n" if result.text else "")
+
+    if output is None:
+        write(sys.stdout)
+    else:
+        write_atomic(output, write)
+    for error in [*pack.errors, *result.errors]:
+        click.echo(f"rule error: {error}", err=True)
+    click.echo(f"{len(result.converted)} of {len(rules)} rules converted to {target}", err=True)
+    if pack.errors or result.errors:
+        sys.exit(3)
