@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -50,3 +51,14 @@ def test_unknown_format_is_a_usage_error(capsys: Cap) -> None:
     result = run_cli(["convert", "-t", "sigma", "-f", "xml"], capsys)
     assert result.code == 2
     assert "has no format 'xml'" in result.err
+
+
+def test_eql_rule_objects_for_import(capsys: Cap) -> None:
+    result = run_cli(["convert", "-t", "eql", "-f", "ndjson"], capsys)
+    assert result.code == 0
+    objects = [json.loads(line) for line in result.out.splitlines()]
+    assert {o["type"] for o in objects} == {"eql"}
+    names = {o["name"] for o in objects}
+    assert "Cryptocurrency miner process started" in names
+    assert any(o["query"].startswith("sequence by host.name with maxspan=5m") for o in objects)
+    assert "skipped cloud_image_inventory" in result.err  # context rule: no EQL form

@@ -2,8 +2,20 @@
 
 from __future__ import annotations
 
-from imagehunt.backends import duckdb_target, sigma_target
+import json
+
+from imagehunt.backends import duckdb_target, eql, sigma_target
 from imagehunt.backends.targets import Target
+from imagehunt.rulepack import PackRule, RulePack
+
+
+def _eql(rule: PackRule, pack: RulePack, fmt: str) -> str:
+    """An EQL query (with a comment naming the rule), or an Elastic detection-rule object."""
+    query = eql.convert_rule(rule, pack)
+    if fmt == "ndjson":
+        return json.dumps(eql.detection_rule_object(rule, query), ensure_ascii=False)
+    return f"/* {rule.name} ({rule.ref.level}): {rule.ref.title} */\n{query}"
+
 
 TARGETS: dict[str, Target] = {
     target.name: target
@@ -14,6 +26,14 @@ TARGETS: dict[str, Target] = {
             formats=("sql",),
             convert=duckdb_target.convert,
             header=duckdb_target.header,
+        ),
+        Target(
+            name="eql",
+            description="Elastic EQL queries (Elasticsearch syntax), or detection-rule objects",
+            formats=("eql", "ndjson"),
+            convert=_eql,
+            separators={"ndjson": "\n"},
+            context_rules=False,
         ),
         Target(
             name="sigma",

@@ -28,6 +28,8 @@ class Target:
     convert: Converter
     separator: str = "\n\n"
     header: Callable[[str], str] | None = None  # text before the first rule, per format
+    separators: dict[str, str] | None = None  # a format's own separator, if not ``separator``
+    context_rules: bool = True  # False: context rules (they never alert) are skipped
 
 
 @dataclass
@@ -37,6 +39,7 @@ class PackConversion:
     text: str
     converted: list[str]
     errors: list[RuleError]
+    skipped: list[str]  # context rules a target has no use for (they never alert)
 
 
 def convert_pack(
@@ -46,7 +49,11 @@ def convert_pack(
     parts: list[str] = []
     converted: list[str] = []
     errors: list[RuleError] = []
+    skipped: list[str] = []
     for rule in rules:
+        if rule.context_only and not target.context_rules:
+            skipped.append(rule.name)
+            continue
         try:
             parts.append(target.convert(rule, pack, fmt))
         except RuleError as exc:
@@ -63,4 +70,5 @@ def convert_pack(
             continue
         converted.append(rule.name)
     header = target.header(fmt) if target.header is not None and parts else ""
-    return PackConversion(header + target.separator.join(parts), converted, errors)
+    separator = (target.separators or {}).get(fmt, target.separator)
+    return PackConversion(header + separator.join(parts), converted, errors, skipped)
