@@ -38,3 +38,11 @@ def test_empty_document():
 def test_unknown_host_counted_under_placeholder(make_alert):
     doc = json.loads(render_json([make_alert(host_name=None)] * 2, pack_version="1"))
     assert doc["summary"]["by_host"] == {"(no host)": 2}
+
+
+def test_cloud_alerts_are_counted_by_account(make_alert):
+    cloud = make_alert(
+        host_name=None, fields={"cloud.provider": "aws", "cloud.account.id": "111122223333"}
+    )
+    doc = json.loads(render_json([cloud, cloud, make_alert()], pack_version="1"))
+    assert doc["summary"]["by_host"] == {"aws:111122223333": 2, "node-1": 1}

@@ -23,9 +23,19 @@ def count_by_rule(alerts: Iterable[Alert]) -> dict[str, int]:
     return _ranked(Counter(alert.rule.name for alert in alerts))
 
 
+def where(alert: Alert) -> str:
+    """The host, else the cloud account (``provider:account``), else ``NO_HOST``."""
+    if alert.host_name:
+        return alert.host_name
+    account = alert.fields.get("cloud.account.id")
+    if account:
+        return f"{alert.fields.get('cloud.provider') or 'cloud'}:{account}"
+    return NO_HOST
+
+
 def count_by_host(alerts: Iterable[Alert]) -> dict[str, int]:
-    """Alerts per host name (``NO_HOST`` when unknown), most frequent first, ties by name."""
-    return _ranked(Counter(alert.host_name or NO_HOST for alert in alerts))
+    """Alerts per host (or cloud account), most frequent first, ties by name."""
+    return _ranked(Counter(where(alert) for alert in alerts))
 
 
 def _ranked(counts: Counter[str]) -> dict[str, int]:
