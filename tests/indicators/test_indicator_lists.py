@@ -49,9 +49,18 @@ def _dropped(name: str) -> list[Any]:
 
 
 def _matches(pattern: str, text: str) -> bool:
-    """The rules' wildcard semantics: '*' is any run of characters, case-insensitive."""
-    regex = ".*".join(re.escape(part) for part in pattern.split("*"))
-    return re.fullmatch(regex, text, flags=re.IGNORECASE) is not None
+    """Sigma's value semantics: '*' any run, '?' one character, a backslash escapes '*', '?'
+    and itself (elsewhere it is a plain backslash); case-insensitive."""
+    regex, index = [], 0
+    while index < len(pattern):
+        char = pattern[index]
+        if char == "\\" and index + 1 < len(pattern) and pattern[index + 1] in "*?\\":
+            regex.append(re.escape(pattern[index + 1]))
+            index += 2
+            continue
+        regex.append(".*" if char == "*" else "." if char == "?" else re.escape(char))
+        index += 1
+    return re.fullmatch("".join(regex), text, flags=re.IGNORECASE | re.DOTALL) is not None
 
 
 def _any_match(name: str, text: str) -> bool:
