@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from imagehunt.backends import duckdb_target, eql, sigma_target
+from imagehunt.backends import duckdb_target, eql, esql, kql, qradar, sigma_target
 from imagehunt.backends.targets import Target
 from imagehunt.rulepack import PackRule, RulePack
 
@@ -33,6 +33,28 @@ TARGETS: dict[str, Target] = {
             formats=("eql", "ndjson"),
             convert=_eql,
             separators={"ndjson": "\n"},
+            context_rules=False,
+        ),
+        Target(
+            name="esql",
+            description="Elastic ES|QL queries for the single-event rules",
+            formats=esql.FORMATS,
+            convert=esql.convert,
+            context_rules=False,
+            correlations=False,
+        ),
+        Target(
+            name="kql",
+            description="Microsoft Sentinel KQL over the ASIM parsers and AWSCloudTrail",
+            formats=kql.FORMATS,
+            convert=kql.convert,
+            context_rules=False,
+        ),
+        Target(
+            name="qradar",
+            description="QRadar AQL, one query per rule with its DetectionBranch label",
+            formats=qradar.FORMATS,
+            convert=qradar.convert,
             context_rules=False,
         ),
         Target(

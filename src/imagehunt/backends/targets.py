@@ -30,6 +30,7 @@ class Target:
     header: Callable[[str], str] | None = None  # text before the first rule, per format
     separators: dict[str, str] | None = None  # a format's own separator, if not ``separator``
     context_rules: bool = True  # False: context rules (they never alert) are skipped
+    correlations: bool = True  # False: the language has no form for correlations (skipped)
 
 
 @dataclass
@@ -39,7 +40,7 @@ class PackConversion:
     text: str
     converted: list[str]
     errors: list[RuleError]
-    skipped: list[str]  # context rules a target has no use for (they never alert)
+    skipped: list[tuple[str, str]]  # (rule, why) the target leaves out by design
 
 
 def convert_pack(
@@ -49,10 +50,15 @@ def convert_pack(
     parts: list[str] = []
     converted: list[str] = []
     errors: list[RuleError] = []
-    skipped: list[str] = []
+    skipped: list[tuple[str, str]] = []
     for rule in rules:
         if rule.context_only and not target.context_rules:
-            skipped.append(rule.name)
+            skipped.append(
+                (rule.name, f"a context rule (it never alerts) has no {target.name} form")
+            )
+            continue
+        if rule.is_correlation and not target.correlations:
+            skipped.append((rule.name, f"{target.name} has no correlations (use eql or kql)"))
             continue
         try:
             parts.append(target.convert(rule, pack, fmt))

@@ -71,10 +71,8 @@ def convert(
         write_atomic(output, write)
     for error in [*pack.errors, *result.errors]:
         click.echo(f"rule error: {error}", err=True)
-    for name in result.skipped:
-        click.echo(
-            f"skipped {name}: a context rule (it never alerts) has no {target} form", err=True
-        )
+    for name, why in result.skipped:
+        click.echo(f"skipped {name}: {why}", err=True)
     wanted = len(rules) - len(result.skipped)
     click.echo(f"{len(result.converted)} of {wanted} rules converted to {target}", err=True)
     if pack.errors or result.errors:
