@@ -84,5 +84,5 @@ def test_changing_one_indicator_value_changes_every_target(
     finally:
         duckdb_target._backend.cache_clear()
     for name in TARGETS:
-        assert "imagehunt-test" in after[name], name
+        assert "imagehunt-test" in after[name].replace("\\", ""), name  # escaped or not
         assert after[name] != before[name], name

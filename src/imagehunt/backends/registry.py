@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from imagehunt.backends import duckdb_target, eql, esql, kql, qradar, sigma_target
+from imagehunt.backends import duckdb_target, eql, esql, kql, qradar, sigma_target, splunk
 from imagehunt.backends.targets import Target
 from imagehunt.rulepack import PackRule, RulePack
 
@@ -55,6 +55,13 @@ TARGETS: dict[str, Target] = {
             description="QRadar AQL, one query per rule with its DetectionBranch label",
             formats=qradar.FORMATS,
             convert=qradar.convert,
+            context_rules=False,
+        ),
+        Target(
+            name="splunk",
+            description="Splunk SPL over CIM data models (aws:cloudtrail raw keys for AWS)",
+            formats=splunk.FORMATS,
+            convert=splunk.convert,
             context_rules=False,
         ),
         Target(
