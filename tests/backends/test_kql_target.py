@@ -6,7 +6,7 @@ conditions are evaluated by a small interpreter of exactly the KQL subset the ba
 with RE2 on the constructs the pack uses, ``ipv4_is_in_range``/``ipv6_is_in_range`` read with
 ``ipaddress`` and null for an address of the other family, as Kusto documents). Events are
 given in ASIM columns; a missing string column is "" and a missing number is null, as in Kusto.
-That interpreter is a model of Kusto, not Kusto: see docs/targets.d/kql.md.
+That interpreter is a model of Kusto, not Kusto: see docs/targets.md.
 """
 
 from __future__ import annotations

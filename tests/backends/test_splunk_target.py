@@ -5,7 +5,7 @@ true-positive and true-negative samples (mapped to CIM fields through the pipeli
 mapping) by a small evaluator of the SPL subset the target writes (``_Evaluator``, below):
 three-valued AND/OR/NOT and the eval functions used, with PCRE patterns run by Python's
 ``re``. That checks what the query means, not how Splunk implements it (see
-docs/targets.d/splunk.md, "What cannot be verified here").
+docs/targets.md, "What cannot be verified here").
 """
 
 from __future__ import annotations
@@ -798,7 +798,7 @@ def test_spl_string_escapes() -> None:
 
 
 def test_mapping_is_documented_for_every_dataset() -> None:
-    doc = (Path(__file__).resolve().parents[2] / "docs" / "targets.d" / "splunk.md").read_text()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "targets.md").read_text()
     for dataset in datasets():
         for ecs, cim in dataset.fields.items():
             assert f"`{ecs}`" in doc and f"`{cim}`" in doc, (ecs, cim)

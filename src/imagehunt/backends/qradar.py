@@ -1,6 +1,6 @@
 """IBM QRadar AQL target: one ``SELECT ... FROM events`` query per detection rule.
 
-Semantics, chosen to mean in QRadar what ``imagehunt scan`` means (docs/targets.d/qradar.md):
+Semantics, chosen to mean in QRadar what ``imagehunt scan`` means (docs/targets.md):
 
 * fields are mapped by ``pipelines/qradar.yml``; a field without a mapping fails the rule,
   naming the field and the file. Fields QRadar events never carry (``unavailable`` there) make

@@ -1,6 +1,6 @@
 """Splunk SPL target: one ``<base search> | where <condition>`` search per rule, CIM fields.
 
-Semantics, chosen to mean in Splunk what ``imagehunt scan`` means (see docs/targets.d/splunk.md):
+Semantics, chosen to mean in Splunk what ``imagehunt scan`` means (see docs/targets.md):
 
 * fields are CIM names (``pipelines/splunk_cim.yml``); a rule field with no Splunk name in
   its dataset's mapping fails the rule, naming the field and the mapping;
