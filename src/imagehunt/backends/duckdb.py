@@ -48,6 +48,7 @@ from sigma.types import (
 )
 
 from imagehunt import schema
+from imagehunt.backends.sigma_values import canonical_integer
 from imagehunt.portable_regex import regex_escape
 
 Predicate = Callable[[str], str]
@@ -112,14 +113,6 @@ def _like_pattern(value: SigmaString) -> str:
                 f"unexpanded placeholder {part!r} in a rule value"
             )
     return "".join(out)
-
-
-def _canonical_integer(text: str) -> bool:
-    """Digits written the way the integer prints ('80', '-5'): compared as numbers.
-
-    Other digit strings ('080', '-0', '+1') compare as text against the field's decimal text.
-    """
-    return re.fullmatch(r"-?[0-9]+", text) is not None and str(int(text)) == text
 
 
 _SEPARATOR = "\\x1f"  # RE2 escape of chr(31), the separator array elements are joined with
@@ -286,7 +279,7 @@ class DuckDBBackend(TextQueryBackend):
             fld.kind is schema.Kind.INTEGER
             and plain is not None
             and plain[0] == "eq"
-            and _canonical_integer(plain[1])
+            and canonical_integer(plain[1])
         ):
             number = int(plain[1])
             return lambda x: f"{x} = {number}"
@@ -547,7 +540,7 @@ class DuckDBBackend(TextQueryBackend):
             elif isinstance(value, SigmaString):
                 plain = _plain_parts(value)
                 if plain is not None and plain[0] == "eq":
-                    if fld.kind is schema.Kind.INTEGER and _canonical_integer(plain[1]):
+                    if fld.kind is schema.Kind.INTEGER and canonical_integer(plain[1]):
                         exact_numbers.append(int(plain[1]))
                     else:
                         exact_text.append(plain[1])

@@ -70,6 +70,12 @@ from sigma.types import (
 
 from imagehunt import schema
 from imagehunt.backends.eql_regex import sigma_regex_to_lucene
+from imagehunt.backends.sigma_values import (
+    canonical_integer,
+    exact_text,
+    integer_text,
+    string_parts,
+)
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import load_pipeline
@@ -91,7 +97,6 @@ _COMPARE = {
     CompareOperators.GT: ">",
     CompareOperators.GTE: ">=",
 }
-_INTEGER = re.compile(r"-?[0-9]+")
 _FIELD_NAME = re.compile(r"[A-Za-z_@][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")  # unquoted
 
 
@@ -114,26 +119,9 @@ def eql_string(value: str) -> str:
     return '"' + "".join(_ESCAPES.get(char, char) for char in value) + '"'
 
 
-def _parts(value: SigmaString) -> list[str | SpecialChars]:
-    parts: list[str | SpecialChars] = []
-    for part in value.s:
-        if not isinstance(part, str | SpecialChars):
-            raise SigmaFeatureNotSupportedByBackendError(f"unexpanded placeholder {part!r}")
-        parts.append(part)
-    return parts
-
-
-def _exact_text(value: SigmaString) -> str | None:
-    """The literal of a wildcard-free value, or None."""
-    parts = _parts(value)
-    if all(isinstance(p, str) for p in parts):
-        return "".join(str(p) for p in parts)
-    return None
-
-
 def _wildcard_pattern(value: SigmaString) -> str:
     out = []
-    for part in _parts(value):
+    for part in string_parts(value):
         if part is SpecialChars.WILDCARD_MULTI:
             out.append("*")
         elif part is SpecialChars.WILDCARD_SINGLE:
@@ -146,16 +134,6 @@ def _wildcard_pattern(value: SigmaString) -> str:
                 )
             out.append(part)
     return "".join(out)
-
-
-def _is_integer(value: Any) -> bool:
-    """A number, or a wildcard-free string written as the integer prints ('80', not '080')."""
-    if isinstance(value, SigmaNumber):
-        return isinstance(value.number, int)
-    if isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString):
-        text = _exact_text(value)
-        return text is not None and _INTEGER.fullmatch(text) is not None and str(int(text)) == text
-    return False
 
 
 class EqlBackend(TextQueryBackend):
@@ -212,9 +190,9 @@ class EqlBackend(TextQueryBackend):
 
     def _string_test(self, name: str, value: SigmaString, cased: bool) -> str:
         fld = self._field(name)
-        exact = _exact_text(value)
+        exact = exact_text(value)
         if fld.kind is schema.Kind.INTEGER:
-            if exact is not None and _INTEGER.fullmatch(exact) and str(int(exact)) == exact:
+            if exact is not None and canonical_integer(exact):
                 return f"{name} == {int(exact)}"
             raise SigmaFeatureNotSupportedByBackendError(
                 f"text value {value.to_plain()!r} on the integer field '{name}'"
@@ -359,14 +337,14 @@ class EqlBackend(TextQueryBackend):
         for arg in args:
             value: Any = arg.value
             if fld.kind is schema.Kind.INTEGER:
-                if not _is_integer(value):
+                if integer_text(value) is None:
                     raise SigmaFeatureNotSupportedByBackendError(
                         f"value {value!s} on the integer field '{name}' is no integer"
                     )
                 lists["in"].append(str(int(str(value))))
                 continue
             cased = isinstance(value, SigmaCasedString)
-            text = _exact_text(value) if isinstance(value, SigmaString) else str(value)
+            text = exact_text(value) if isinstance(value, SigmaString) else str(value)
             if text is not None:
                 lists["in" if cased else "in~"].append(eql_string(text))
             else:

@@ -60,6 +60,7 @@ from imagehunt.backends.esql_text import (
     lower_outside_classes,
     lucene_literal,
 )
+from imagehunt.backends.sigma_values import exact_text, integer_text, string_parts
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import load_pipeline
 from imagehunt.rulepack import PackRule, RulePack
@@ -82,45 +83,21 @@ _COMPARE = {
     CompareOperators.GT: ">",
     CompareOperators.GTE: ">=",
 }
-_INTEGER = re.compile(r"-?[0-9]+")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
-
-
-def _parts(value: SigmaString) -> list[str | SpecialChars]:
-    parts: list[str | SpecialChars] = []
-    for part in value.s:
-        if not isinstance(part, str | SpecialChars):
-            raise SigmaFeatureNotSupportedByBackendError(f"unexpanded placeholder {part!r}")
-        parts.append(part)
-    return parts
-
-
-def _exact_text(value: SigmaString) -> str | None:
-    parts = _parts(value)
-    if all(isinstance(p, str) for p in parts):
-        return "".join(str(p) for p in parts)
-    return None
 
 
 def _like_pattern(value: SigmaString) -> str:
     wildcards = {SpecialChars.WILDCARD_MULTI: "*", SpecialChars.WILDCARD_SINGLE: "?"}
-    return "".join(like_literal(p) if isinstance(p, str) else wildcards[p] for p in _parts(value))
+    return "".join(
+        like_literal(p) if isinstance(p, str) else wildcards[p] for p in string_parts(value)
+    )
 
 
 def _lucene_pattern(value: SigmaString) -> str:
     wildcards = {SpecialChars.WILDCARD_MULTI: ".*", SpecialChars.WILDCARD_SINGLE: "."}
-    return "".join(lucene_literal(p) if isinstance(p, str) else wildcards[p] for p in _parts(value))
-
-
-def _integer_text(value: Any) -> str | None:
-    """The integer a value stands for ('80', not '080'), or None."""
-    if isinstance(value, SigmaNumber):
-        return str(value.number) if isinstance(value.number, int) else None
-    if isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString):
-        text = _exact_text(value)
-        if text is not None and _INTEGER.fullmatch(text) and str(int(text)) == text:
-            return text
-    return None
+    return "".join(
+        lucene_literal(p) if isinstance(p, str) else wildcards[p] for p in string_parts(value)
+    )
 
 
 def field_ref(name: str) -> str:
@@ -208,7 +185,7 @@ class EsqlBackend(TextQueryBackend):
     def _integer_test(self, name: str, values: Sequence[Any]) -> str:
         numbers = []
         for value in values:
-            text = _integer_text(value)
+            text = integer_text(value)
             if text is None:
                 raise SigmaFeatureNotSupportedByBackendError(
                     f"value {value!s} on the integer field '{name}' is no integer"
@@ -230,7 +207,7 @@ class EsqlBackend(TextQueryBackend):
         likes: list[str] = []
         ref = field_ref(name)
         for value, cased in values:
-            text = _exact_text(value)
+            text = exact_text(value)
             if text is not None:
                 exact[cased].append(text if cased else text.lower())
                 continue

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import copy
 import ipaddress
-import re
 from collections.abc import Sequence
 from typing import Any, ClassVar
 
@@ -58,6 +57,7 @@ from sigma.types import (
 
 from imagehunt import schema
 from imagehunt.backends.kql_mapping import MAPPING_FILE, Column, Table, load_mapping, table_key
+from imagehunt.backends.sigma_values import canonical_integer, string_parts
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import placeholder_pipeline
@@ -81,7 +81,6 @@ _FLAGS = {
     SigmaRegularExpressionFlag.MULTILINE: "m",
     SigmaRegularExpressionFlag.DOTALL: "s",
 }
-_INTEGER = re.compile(r"-?[0-9]+")
 _PATH_START = r"(^|[/\\])"
 _TOKEN_START, _TOKEN_END = r"(^|\s)", r"(\s|$)"
 
@@ -96,18 +95,9 @@ def kql_string(value: str) -> str:
     return '"' + "".join(_ESCAPES.get(c, c) for c in value) + '"'
 
 
-def _parts(value: SigmaString) -> list[str | SpecialChars]:
-    parts: list[str | SpecialChars] = []
-    for part in value.s:
-        if not isinstance(part, str | SpecialChars):
-            raise SigmaFeatureNotSupportedByBackendError(f"unexpanded placeholder {part!r}")
-        parts.append(part)
-    return parts
-
-
 def _shape(value: SigmaString) -> tuple[str, str] | None:
     """(eq|prefix|suffix|contains, literal) for values with ``*`` only at the ends, else None."""
-    parts = _parts(value)
+    parts = string_parts(value)
     lead = bool(parts) and parts[0] is SpecialChars.WILDCARD_MULTI
     trail = len(parts) > int(lead) and parts[-1] is SpecialChars.WILDCARD_MULTI
     inner = parts[int(lead) : len(parts) - int(trail)]
@@ -120,7 +110,7 @@ def _shape(value: SigmaString) -> tuple[str, str] | None:
 def wildcard_regex(value: SigmaString, any_char: str = ".") -> str:
     """RE2 body of a Sigma wildcard value (literal parts escaped)."""
     out = []
-    for part in _parts(value):
+    for part in string_parts(value):
         if part is SpecialChars.WILDCARD_MULTI:
             out.append(any_char + "*")
         elif part is SpecialChars.WILDCARD_SINGLE:
@@ -137,10 +127,6 @@ def _reanchor(pattern: str, start: str, end: str) -> str:
     if pattern.endswith("$") and escapes % 2 == 0:
         return pattern[:-1] + f"){end}"
     return pattern + ")"
-
-
-def _is_integer_text(text: str) -> bool:
-    return _INTEGER.fullmatch(text) is not None and str(int(text)) == text
 
 
 class KqlBackend(TextQueryBackend):
@@ -212,7 +198,7 @@ class KqlBackend(TextQueryBackend):
         column = self._column(ecs)
         shape = _shape(value)
         if self._integer(ecs):
-            if shape is None or shape[0] != "eq" or not _is_integer_text(shape[1]):
+            if shape is None or shape[0] != "eq" or not canonical_integer(shape[1]):
                 raise SigmaFeatureNotSupportedByBackendError(
                     f"text value {value.to_plain()!r} on the integer field '{ecs}'"
                 )
@@ -370,7 +356,7 @@ class KqlBackend(TextQueryBackend):
             numbers = []
             for value in values:
                 shape = _shape(value)
-                if shape is None or shape[0] != "eq" or not _is_integer_text(shape[1]):
+                if shape is None or shape[0] != "eq" or not canonical_integer(shape[1]):
                     raise SigmaFeatureNotSupportedByBackendError(
                         f"value {value.to_plain()!r} on the integer field '{ecs}' is no integer"
                     )

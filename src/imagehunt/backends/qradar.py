@@ -66,6 +66,7 @@ from sigma.types import (
 
 from imagehunt import schema
 from imagehunt.backends.qradar_regex import search_to_java, wildcard_to_java
+from imagehunt.backends.sigma_values import integer_text
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import placeholder_pipeline
@@ -92,7 +93,6 @@ _COMPARE = {
     CompareOperators.GTE: ">=",
 }
 _PLAIN_COLUMN = re.compile(r"[a-z][a-z0-9_]*")
-_INTEGER = re.compile(r"-?[0-9]+")
 _LIKE_UNSAFE = re.compile(r"[%_\\\x00-\x1f\x7f]")
 
 
@@ -162,15 +162,6 @@ def _constant(cond: Any, unavailable: frozenset[str]) -> bool | None:
         if all(v is (not absorbing) for v in values):
             return not absorbing
     return None
-
-
-def _is_integer_text(value: Any) -> bool:
-    if not isinstance(value, SigmaString) or isinstance(value, SigmaCasedString):
-        return False
-    if value.contains_special():
-        return False
-    text = value.to_plain()
-    return _INTEGER.fullmatch(text) is not None and str(int(text)) == text
 
 
 class QRadarBackend(TextQueryBackend):
@@ -276,7 +267,7 @@ class QRadarBackend(TextQueryBackend):
     def _string_test(self, name: str, value: SigmaString, cased: bool) -> str:
         column = self._column(name)
         if self._kind(name) is schema.Kind.INTEGER:
-            if _is_integer_text(value):
+            if isinstance(value, SigmaString) and integer_text(value) is not None:
                 return f"{column} = {int(value.to_plain())}"
             raise SigmaFeatureNotSupportedByBackendError(
                 f"text value {value.to_plain()!r} on the integer field '{name}'"
@@ -436,7 +427,7 @@ class QRadarBackend(TextQueryBackend):
             isinstance(a, ConditionFieldEqualsValueExpression)
             and (
                 (isinstance(a.value, SigmaNumber) and isinstance(a.value.number, int))
-                or _is_integer_text(a.value)
+                or (isinstance(a.value, SigmaString) and integer_text(a.value) is not None)
             )
             for a in cond.args
         )

@@ -45,13 +45,13 @@ from sigma.types import (
     SigmaCasedString,
     SigmaCIDRExpression,
     SigmaCompareExpression,
-    SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
 )
 
 from imagehunt import schema
+from imagehunt.backends.sigma_values import integer_text
 from imagehunt.backends.splunk_cim import Dataset, cim_pipeline, dataset_for
 from imagehunt.backends.splunk_spl import (
     field_ref,
@@ -76,17 +76,6 @@ _COMPARE = {
     CompareOperators.GT: ">",
     CompareOperators.GTE: ">=",
 }
-
-
-def _integer_text(value: Any) -> str | None:
-    """The integer a value stands for ('3333', 3333), as text, or None."""
-    if isinstance(value, SigmaNumber) and isinstance(value.number, int):
-        return str(value.number)
-    if isinstance(value, SigmaString) and not isinstance(value, SigmaCasedString):
-        text = "" if value.contains_special() else value.to_plain()
-        if text.lstrip("-").isdigit() and str(int(text)) == text:
-            return text
-    return None
 
 
 def _flags(cased: bool, wildcard: bool) -> str:
@@ -170,7 +159,7 @@ class SplunkBackend(TextQueryBackend):
         """Equality with any of ``values`` (strings, numbers), one regex per case mode."""
         _, kind = self._field(name)
         if kind is schema.Kind.INTEGER:
-            numbers = [_integer_text(v) for v in values]
+            numbers = [integer_text(v) for v in values]
             if any(n is None for n in numbers):
                 raise SigmaFeatureNotSupportedByBackendError(
                     f"value on the integer field '{name}' is no integer: {list(map(str, values))}"
