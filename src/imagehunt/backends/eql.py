@@ -49,7 +49,6 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
@@ -70,6 +69,7 @@ from sigma.types import (
 
 from imagehunt import schema
 from imagehunt.backends.eql_regex import sigma_regex_to_lucene
+from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.sigma_values import (
     canonical_integer,
     exact_text,
@@ -136,7 +136,7 @@ def _wildcard_pattern(value: SigmaString) -> str:
     return "".join(out)
 
 
-class EqlBackend(TextQueryBackend):
+class EqlBackend(NegationDepth):
     """pySigma backend producing Elasticsearch EQL conditions over schema.py fields."""
 
     name: ClassVar[str] = "imagehunt Elastic EQL"
@@ -159,10 +159,6 @@ class EqlBackend(TextQueryBackend):
     field_in_list_expression: ClassVar[str] = "{field} in~ ({list})"
     list_separator: ClassVar[str] = ", "
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._negations = 0
-
     # ---- helpers ---------------------------------------------------------------------------
     def _field(self, name: str) -> schema.Field:
         try:
@@ -180,13 +176,6 @@ class EqlBackend(TextQueryBackend):
         if self._negations:
             return f"({name} != null and {test})"
         return test
-
-    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
-        self._negations += 1
-        try:
-            return super().convert_condition_not(cond, state)
-        finally:
-            self._negations -= 1
 
     def _string_test(self, name: str, value: SigmaString, cased: bool) -> str:
         fld = self._field(name)

@@ -32,7 +32,6 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
@@ -60,6 +59,7 @@ from imagehunt.backends.esql_text import (
     lower_outside_classes,
     lucene_literal,
 )
+from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.sigma_values import exact_text, integer_text, string_parts
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import load_pipeline
@@ -107,7 +107,7 @@ def field_ref(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-class EsqlBackend(TextQueryBackend):
+class EsqlBackend(NegationDepth):
     """pySigma backend producing ES|QL boolean expressions over ECS fields."""
 
     name: ClassVar[str] = "imagehunt Elastic ES|QL"
@@ -130,10 +130,6 @@ class EsqlBackend(TextQueryBackend):
     field_in_list_expression: ClassVar[str] = "{field} IN ({list})"
     list_separator: ClassVar[str] = ", "
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._negations = 0
-
     # ---- helpers ---------------------------------------------------------------------------
     def _field(self, name: str) -> schema.Field:
         if name not in FIELD_MAPPING:
@@ -147,13 +143,6 @@ class EsqlBackend(TextQueryBackend):
         if self._negations:
             return f"({field_ref(name)} IS NOT NULL AND {test})"
         return test
-
-    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
-        self._negations += 1
-        try:
-            return super().convert_condition_not(cond, state)
-        finally:
-            self._negations -= 1
 
     def _array_test(self, name: str, element_pattern: str, ignore_case: bool) -> str:
         """Any element of an array field matches a whole-string Lucene pattern."""

@@ -36,7 +36,6 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule, SigmaCorrelationType
 from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
@@ -57,6 +56,7 @@ from sigma.types import (
 
 from imagehunt import schema
 from imagehunt.backends.kql_mapping import MAPPING_FILE, Column, Table, load_mapping, table_key
+from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.sigma_values import canonical_integer, string_parts
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
@@ -129,7 +129,7 @@ def _reanchor(pattern: str, start: str, end: str) -> str:
     return pattern + ")"
 
 
-class KqlBackend(TextQueryBackend):
+class KqlBackend(NegationDepth):
     """pySigma backend producing KQL ``where`` conditions over one table's columns."""
 
     name: ClassVar[str] = "imagehunt Sentinel KQL"
@@ -155,7 +155,6 @@ class KqlBackend(TextQueryBackend):
     def __init__(self, table: Table, pipeline: ProcessingPipeline | None = None) -> None:
         super().__init__(pipeline if pipeline is not None else placeholder_pipeline())
         self.table = table
-        self._negations = 0
 
     # ---- helpers ---------------------------------------------------------------------------
     def _column(self, ecs: str) -> Column:
@@ -219,12 +218,7 @@ class KqlBackend(TextQueryBackend):
 
     # ---- leaves ----------------------------------------------------------------------------
     def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
-        self._negations += 1
-        try:
-            inner = self.convert_condition(cond.args[0], state)
-        finally:
-            self._negations -= 1
-        return f"not({inner})"
+        return f"not({self.convert_negated(cond, state)})"
 
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

@@ -43,7 +43,6 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule, SigmaCorrelationType
 from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
@@ -65,6 +64,7 @@ from sigma.types import (
 )
 
 from imagehunt import schema
+from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.qradar_regex import search_to_java, wildcard_to_java
 from imagehunt.backends.sigma_values import integer_text
 from imagehunt.engine.correlate import correlation_steps
@@ -164,7 +164,7 @@ def _constant(cond: Any, unavailable: frozenset[str]) -> bool | None:
     return None
 
 
-class QRadarBackend(TextQueryBackend):
+class QRadarBackend(NegationDepth):
     """pySigma backend producing AQL conditions over the mapped QRadar event properties."""
 
     name: ClassVar[str] = "imagehunt QRadar AQL"
@@ -191,7 +191,6 @@ class QRadarBackend(TextQueryBackend):
         super().__init__(*args, **kwargs)
         self.mapping = mapping()
         self.columns: set[str] = set()
-        self._negations = 0
 
     # ---- fields ----------------------------------------------------------------------------
     def _column(self, name: str) -> str:
@@ -234,13 +233,6 @@ class QRadarBackend(TextQueryBackend):
         return f"({present} AND {test})"
 
     # ---- boolean structure -----------------------------------------------------------------
-    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
-        self._negations += 1
-        try:
-            return super().convert_condition_not(cond, state)
-        finally:
-            self._negations -= 1
-
     def convert_condition_or(self, cond: ConditionOR, state: ConversionState) -> Any:
         """An OR without its operands that are false on every QRadar event."""
         kept = [a for a in cond.args if _constant(a, self.mapping.unavailable) is not False]

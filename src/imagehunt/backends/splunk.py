@@ -33,7 +33,6 @@ from sigma.conditions import (
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
@@ -51,6 +50,7 @@ from sigma.types import (
 )
 
 from imagehunt import schema
+from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.sigma_values import integer_text
 from imagehunt.backends.splunk_cim import Dataset, cim_pipeline, dataset_for
 from imagehunt.backends.splunk_spl import (
@@ -83,7 +83,7 @@ def _flags(cased: bool, wildcard: bool) -> str:
     return f"(?{letters})" if letters else ""
 
 
-class SplunkBackend(TextQueryBackend):
+class SplunkBackend(NegationDepth):
     """pySigma backend producing SPL ``where`` expressions over one dataset's CIM fields."""
 
     name: ClassVar[str] = "imagehunt Splunk SPL"
@@ -114,7 +114,6 @@ class SplunkBackend(TextQueryBackend):
             for ecs, splunk in dataset.fields.items()
             if ecs in schema.BY_NAME
         }
-        self._negations = 0
         self.fields_used: set[str] = set()
 
     # ---- helpers ---------------------------------------------------------------------------
@@ -132,13 +131,6 @@ class SplunkBackend(TextQueryBackend):
     def _leaf(self, ref: str, test: str) -> str:
         """A leaf, false (never null) for a missing field when under a ``not``."""
         return f"(isnotnull({ref}) AND {test})" if self._negations else test
-
-    def convert_condition_not(self, cond: ConditionNOT, state: ConversionState) -> Any:
-        self._negations += 1
-        try:
-            return super().convert_condition_not(cond, state)
-        finally:
-            self._negations -= 1
 
     def _regex_test(self, name: str, pattern: str) -> str:
         """``pattern`` (PCRE with flags) tested on a field, any value of a multi-valued one."""
