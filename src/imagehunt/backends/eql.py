@@ -76,6 +76,7 @@ from imagehunt.backends.sigma_values import (
     integer_text,
     string_parts,
 )
+from imagehunt.backends.targets import conversion_error
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import load_pipeline
@@ -367,9 +368,7 @@ def _category(rule: SigmaRule) -> str:
 
 
 def _fail(rule: PackRule, message: str) -> RuleError:
-    return RuleError(
-        f"rule '{rule.name}' cannot be converted to EQL: {message}", file=rule.path, line=rule.line
-    )
+    return conversion_error(rule, "EQL", message)
 
 
 def condition_of(rule: PackRule, backend: EqlBackend | None = None) -> tuple[str, str]:

@@ -61,6 +61,7 @@ from imagehunt.backends.esql_text import (
 )
 from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.sigma_values import exact_text, integer_text, string_parts
+from imagehunt.backends.targets import conversion_error
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import load_pipeline
 from imagehunt.rulepack import PackRule, RulePack
@@ -354,11 +355,7 @@ class EsqlBackend(NegationDepth):
 
 
 def _fail(rule: PackRule, message: str) -> RuleError:
-    return RuleError(
-        f"rule '{rule.name}' cannot be converted to ES|QL: {message}",
-        file=rule.path,
-        line=rule.line,
-    )
+    return conversion_error(rule, "ES|QL", message)
 
 
 def condition_of(rule: PackRule, backend: EsqlBackend | None = None) -> str:

@@ -58,6 +58,7 @@ from imagehunt import schema
 from imagehunt.backends.kql_mapping import MAPPING_FILE, Column, Table, load_mapping, table_key
 from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.sigma_values import canonical_integer, string_parts
+from imagehunt.backends.targets import conversion_error
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import placeholder_pipeline
@@ -388,9 +389,7 @@ class KqlBackend(NegationDepth):
 
 # ---- rules -----------------------------------------------------------------------------------
 def _fail(rule: PackRule, message: str) -> RuleError:
-    return RuleError(
-        f"rule '{rule.name}' cannot be converted to KQL: {message}", file=rule.path, line=rule.line
-    )
+    return conversion_error(rule, "KQL", message)
 
 
 def rule_table(rule: PackRule) -> Table:

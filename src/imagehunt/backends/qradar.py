@@ -67,6 +67,7 @@ from imagehunt import schema
 from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.qradar_regex import search_to_java, wildcard_to_java
 from imagehunt.backends.sigma_values import integer_text
+from imagehunt.backends.targets import conversion_error
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import placeholder_pipeline
@@ -446,11 +447,7 @@ def _like_part(part: Any) -> str:
 
 # ---- queries -------------------------------------------------------------------------------
 def _fail(rule: PackRule, message: str) -> RuleError:
-    return RuleError(
-        f"rule '{rule.name}' cannot be converted to QRadar AQL: {message}",
-        file=rule.path,
-        line=rule.line,
-    )
+    return conversion_error(rule, "QRadar AQL", message)
 
 
 def _logsource_key(sigma: SigmaRule) -> str:

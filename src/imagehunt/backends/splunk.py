@@ -59,6 +59,7 @@ from imagehunt.backends.splunk_spl import (
     spl_string,
     value_pattern,
 )
+from imagehunt.backends.targets import conversion_error
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
 from imagehunt.rulepack import PackRule, RulePack
@@ -296,11 +297,7 @@ class SplunkBackend(NegationDepth):
 
 # ---- rules ---------------------------------------------------------------------------------
 def _fail(rule: PackRule, message: str) -> RuleError:
-    return RuleError(
-        f"rule '{rule.name}' cannot be converted to Splunk SPL: {message}",
-        file=rule.path,
-        line=rule.line,
-    )
+    return conversion_error(rule, "Splunk SPL", message)
 
 
 def _dataset(rule: PackRule, sigma: SigmaRule) -> Dataset:

@@ -18,6 +18,15 @@ from imagehunt.rulepack import PackRule, RulePack
 Converter = Callable[[PackRule, RulePack, str], str]
 
 
+def conversion_error(rule: PackRule, language: str, message: str) -> RuleError:
+    """The error of one rule that cannot be written in ``language``, at its file and line."""
+    return RuleError(
+        f"rule '{rule.name}' cannot be converted to {language}: {message}",
+        file=rule.path,
+        line=rule.line,
+    )
+
+
 @dataclass(frozen=True)
 class Target:
     """One output language: its name, output formats (the first is the default), converter."""
@@ -66,13 +75,7 @@ def convert_pack(
             errors.append(exc)
             continue
         except (SigmaError, NotImplementedError, ValueError) as exc:
-            errors.append(
-                RuleError(
-                    f"rule '{rule.name}' cannot be converted to {target.name}: {exc}",
-                    file=rule.path,
-                    line=rule.line,
-                )
-            )
+            errors.append(conversion_error(rule, target.name, str(exc)))
             continue
         converted.append(rule.name)
     header = target.header(fmt) if target.header is not None and parts else ""
