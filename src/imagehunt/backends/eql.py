@@ -76,7 +76,7 @@ from imagehunt.backends.sigma_values import (
     integer_text,
     string_parts,
 )
-from imagehunt.backends.targets import conversion_error
+from imagehunt.backends.targets import conversion_error, short_span
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import load_pipeline
@@ -389,11 +389,6 @@ def condition_of(rule: PackRule, backend: EqlBackend | None = None) -> tuple[str
     return _category(sigma), text
 
 
-def _span(seconds: int) -> str:
-    """An EQL time span: minutes when whole, else seconds."""
-    return f"{seconds // 60}m" if seconds % 60 == 0 and seconds else f"{seconds}s"
-
-
 def _sequence(rule: PackRule, pack: RulePack, backend: EqlBackend) -> str:
     sigma = rule.sigma
     assert isinstance(sigma, SigmaCorrelationRule)
@@ -409,7 +404,7 @@ def _sequence(rule: PackRule, pack: RulePack, backend: EqlBackend) -> str:
     head = "sequence"
     if sigma.group_by:
         head += " by " + ", ".join(sigma.group_by)
-    head += f" with maxspan={_span(int(sigma.timespan.seconds))}"
+    head += f" with maxspan={short_span(int(sigma.timespan.seconds))}"
     return head + "\n" + "\n".join(brackets)
 
 

@@ -58,7 +58,7 @@ from imagehunt import schema
 from imagehunt.backends.kql_mapping import MAPPING_FILE, Column, Table, load_mapping, table_key
 from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.sigma_values import canonical_integer, string_parts
-from imagehunt.backends.targets import conversion_error
+from imagehunt.backends.targets import conversion_error, short_span
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import placeholder_pipeline
@@ -471,10 +471,6 @@ def _projection(index: int, table: Table, keys: dict[str, str]) -> str:
     return "project " + ", ".join(columns)
 
 
-def _span(seconds: int) -> str:
-    return f"{seconds // 60}m" if seconds % 60 == 0 and seconds else f"{seconds}s"
-
-
 def _join_keys(rule: PackRule, pack: RulePack, steps: list[list[str]]) -> dict[str, str]:
     """ECS group-by field -> join column (its name in the first step's table)."""
     sigma = rule.sigma
@@ -503,7 +499,7 @@ def correlation_query(rule: PackRule, pack: RulePack) -> str:
         raise _fail(rule, str(exc)) from None
     not_empty = "".join(f"\n| where isnotempty({k})" for k in keys.values())
     level, escalated = rule.ref.level, rule.escalate_same_process or rule.ref.level
-    span = _span(int(sigma.timespan.seconds))
+    span = short_span(int(sigma.timespan.seconds))
     return (
         "\n".join(lets)
         + f"\nStep0{not_empty}\n| join kind=inner (Step1) on {', '.join(keys.values())}"

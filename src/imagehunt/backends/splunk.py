@@ -59,7 +59,7 @@ from imagehunt.backends.splunk_spl import (
     spl_string,
     value_pattern,
 )
-from imagehunt.backends.targets import conversion_error
+from imagehunt.backends.targets import conversion_error, short_span
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
 from imagehunt.rulepack import PackRule, RulePack
@@ -384,10 +384,6 @@ def _common_field(datasets: Sequence[Dataset], ecs: str) -> str | None:
     return names.pop()
 
 
-def _span(seconds: int) -> str:
-    return f"{seconds // 60}m" if seconds % 60 == 0 and seconds else f"{seconds}s"
-
-
 def _groups(rule: PackRule, group_by: Sequence[str], used: Sequence[Dataset]) -> list[str]:
     """Eval references of the group-by fields: one Splunk field per field in every dataset."""
     groups = []
@@ -425,7 +421,7 @@ def correlation_search(
         f"| eval {STEP}=case({first[0]}, 1, {then[0]}, 2)",
         f"| where isnotnull({STEP})" + "".join(f" AND isnotnull({g})" for g in groups),
         f"| sort 0 +_time, +{STEP}",
-        _streamstats(_span(seconds), pid_first, f" by {', '.join(groups)}" if groups else ""),
+        _streamstats(short_span(seconds), pid_first, f" by {', '.join(groups)}" if groups else ""),
         f"| where {STEP}=2 AND isnotnull({FIRST_TIME}) AND {FIRST_TIME} <= _time"
         f" AND _time - {FIRST_TIME} <= {seconds}",
     ]

@@ -18,6 +18,11 @@ from imagehunt.rulepack import PackRule, RulePack
 Converter = Callable[[PackRule, RulePack, str], str]
 
 
+def short_span(seconds: int) -> str:
+    """A time span as EQL, KQL and SPL write it: minutes when whole (``5m``), else ``300s``."""
+    return f"{seconds // 60}m" if seconds % 60 == 0 and seconds else f"{seconds}s"
+
+
 def conversion_error(rule: PackRule, language: str, message: str) -> RuleError:
     """The error of one rule that cannot be written in ``language``, at its file and line."""
     return RuleError(
