@@ -8,7 +8,7 @@ import pytest
 import yaml
 from sigma.collection import SigmaCollection
 
-from imagehunt.backends import duckdb_target
+from imagehunt.backends import duckdb_target, spark_target
 from imagehunt.backends.registry import TARGETS
 from imagehunt.backends.targets import convert_pack
 from imagehunt.engine.detect import run_scan
@@ -78,11 +78,16 @@ def test_changing_one_indicator_value_changes_every_target(
         return values
 
     monkeypatch.setattr(pipelines, "placeholder_values", changed)
-    duckdb_target._backend.cache_clear()
+
+    def clear() -> None:
+        duckdb_target._backend.cache_clear()
+        spark_target._backend.cache_clear()
+
+    clear()
     try:
         after = {name: t.convert(rule, pack, t.formats[0]) for name, t in TARGETS.items()}
     finally:
-        duckdb_target._backend.cache_clear()
+        clear()
     for name in TARGETS:
         assert "imagehunt-test" in after[name].replace("\\", ""), name  # escaped or not
         assert after[name] != before[name], name

@@ -41,7 +41,8 @@ def header(fmt: str) -> str:
 
 
 def _comment(rule: PackRule) -> str:
-    note = f"-- {rule.name} ({rule.ref.level}): {rule.ref.title}\n"
+    title = " ".join(rule.ref.title.split())  # a newline would end the comment
+    note = f"-- {rule.name} ({rule.ref.level}): {title}\n"
     if rule.assessment:
         note += f"-- level decided per event by imagehunt ({rule.assessment}); not in SQL\n"
     if rule.context_only:

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 import json
 
-from imagehunt.backends import duckdb_target, eql, esql, kql, qradar, sigma_target, splunk
+from imagehunt.backends import (
+    duckdb_target,
+    eql,
+    esql,
+    kql,
+    qradar,
+    sigma_target,
+    spark_target,
+    splunk,
+)
 from imagehunt.backends.targets import Target
 from imagehunt.rulepack import PackRule, RulePack
 
@@ -26,6 +35,13 @@ TARGETS: dict[str, Target] = {
             formats=("sql",),
             convert=duckdb_target.convert,
             header=duckdb_target.header,
+        ),
+        Target(
+            name="spark",
+            description="Spark SQL (3.3+) over a view `events` of normalized rows",
+            formats=("sql",),
+            convert=spark_target.convert,
+            header=spark_target.header,
         ),
         Target(
             name="eql",
