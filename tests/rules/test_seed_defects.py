@@ -1,7 +1,7 @@
 """Every seed defect of shared/reference/seed_defects.md that concerns these rules, event by event.
 
 Each test takes the event from the defects table and asserts two things: the seed query (as
-reproduced in support/seed_logic.py) gets it wrong, and imagehunt's named rule gets it right.
+reproduced in imagehunt.validate.baselines) gets it wrong, and imagehunt's named rule gets it right.
 Where it helps, a control event shows the seed's branch fires once the defect is removed, so
 the test pins the defect and not some other difference.
 
@@ -19,10 +19,11 @@ import pytest
 from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import load_pack
 from imagehunt.sources.inputs import Input
-from support.seed_logic import (
+from imagehunt.validate.baselines import (
     aql_command_branch,
     aql_label,
     aql_matches,
+    aql_result,
     aql_runinstances_branch,
     eql_branches,
     eql_dns_branch,
@@ -224,7 +225,8 @@ def reports(alerted: Mapping[str, Mapping[str, str]], key: str, rule: str) -> bo
 
 # ---- Elastic EQL ---------------------------------------------------------------------------
 # E1 (`nor` does not parse) and E2 (a one-step sequence is invalid in Elasticsearch) are about
-# the query text, not about an event; seed_logic reads the query with its intended structure.
+# the query text, not about an event (tests/validate/test_baselines.py shows E1); the
+# predicates read the query with its intended structure.
 
 
 def test_e3_in_is_case_sensitive(alerted: dict[str, dict[str, str]]) -> None:
@@ -445,12 +447,14 @@ def test_a6_row_in_where_but_no_when_is_unknown(alerted: dict[str, dict[str, str
     assert alerted["A6-unknown"].get("miner_process") == "MinerProcessExecution"
 
 
-@pytest.mark.skip(
-    reason="A7 (LOGSOURCETYPEID hard-coded) has no event-level form in ECS input: "
-    "seed_logic ignores the log source type, so the predicate cannot show it"
-)
-def test_a7_log_source_types_hard_coded() -> None:
-    """A7: xmrig logged by a DSM outside (12, 347, 433) is invisible to the AQL."""
+@pytest.mark.parametrize("fmt", ["falco", "zeek", "docker", "k8s", "ecs"])
+def test_a7_log_source_types_hard_coded(alerted: dict[str, dict[str, str]], fmt: str) -> None:
+    """A7: xmrig logged by a sensor outside LOGSOURCETYPEID (12, 347, 433) is invisible."""
+    row = seed_view("A6-both", _format=fmt)
+    assert not aql_result(row).visible
+    assert not aql_result(row).matched
+    assert aql_result(seed_view("A6-both", _format="auditd")).matched  # control: type 433
+    assert reports(alerted, "A6-both", "miner_process")
 
 
 def test_a8_same_port_list_false_alarm(alerted: dict[str, dict[str, str]]) -> None:
