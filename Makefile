@@ -21,8 +21,8 @@ demo: $(VENV)/.installed
 	$(BIN)/imagehunt demo
 
 lint: $(VENV)/.installed-test
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench tools
+	$(BIN)/ruff format --check src tests bench tools
 
 typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy src/imagehunt

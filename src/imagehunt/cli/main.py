@@ -9,8 +9,10 @@ import click
 from imagehunt import __version__
 from imagehunt.cli.convert import convert
 from imagehunt.cli.demo import demo
+from imagehunt.cli.emulate import emulate
 from imagehunt.cli.rules import rules
 from imagehunt.cli.scan import scan
+from imagehunt.cli.validate import validate
 from imagehunt.errors import ImagehuntError
 
 EXIT_CODES = """\b
@@ -33,6 +35,8 @@ cli.add_command(scan)
 cli.add_command(convert)
 cli.add_command(rules)
 cli.add_command(demo)
+cli.add_command(emulate)
+cli.add_command(validate)
 
 
 def main() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -75,6 +76,23 @@ def compile_rule(rule: PackRule, backend: DuckDBBackend) -> CompiledRule:
     return CompiledRule(rule=rule, sql=sql, conjuncts=tuple(parts))
 
 
+# Rules already compiled and checked, by the identity of their (immutable) PackRule: one
+# process scanning many inputs with one pack (validate, watch) compiles each rule once.
+_COMPILED: dict[int, tuple[weakref.ref[PackRule], CompiledRule]] = {}
+
+
+def _cached(rule: PackRule) -> CompiledRule | None:
+    entry = _COMPILED.get(id(rule))
+    if entry is not None and entry[0]() is rule:
+        return entry[1]
+    return None
+
+
+def _remember(rule: PackRule, compiled: CompiledRule) -> None:
+    # A dead entry whose id is reused fails the identity check in _cached and is replaced.
+    _COMPILED[id(rule)] = (weakref.ref(rule), compiled)
+
+
 def compile_rules(
     rules: list[PackRule], con: duckdb.DuckDBPyConnection
 ) -> tuple[list[CompiledRule], list[RuleError]]:
@@ -84,6 +102,10 @@ def compile_rules(
     compiled: list[CompiledRule] = []
     errors: list[RuleError] = []
     for rule in rules:
+        known = _cached(rule)
+        if known is not None:
+            compiled.append(known)
+            continue
         try:
             compiled_rule = compile_rule(rule, backend)
             con.execute(f"SELECT count(*) FROM {EMPTY_EVENTS} WHERE {compiled_rule.sql}").fetchall()
@@ -104,5 +126,6 @@ def compile_rules(
         except RuleError as exc:
             errors.append(exc)
             continue
+        _remember(rule, compiled_rule)
         compiled.append(compiled_rule)
     return compiled, errors
