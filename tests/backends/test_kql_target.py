@@ -12,6 +12,7 @@ That interpreter is a model of Kusto, not Kusto: see docs/targets.md.
 from __future__ import annotations
 
 import ipaddress
+import json
 import os
 import re
 from dataclasses import dataclass, replace
@@ -21,6 +22,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sigma.collection import SigmaCollection
+from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
 
 from imagehunt.backends import kql
@@ -34,8 +37,6 @@ GOLDEN = Path(__file__).parent / "golden" / "kql"
 UPDATE = os.environ.get("IMAGEHUNT_UPDATE_GOLDEN") == "1"
 NOT_CONVERTED = {
     "cloud_image_inventory": "context rule",
-    "cloud_image_launch": "field 'aws.ec2.launch_permission_groups' has no column in table "
-    "AWSCloudTrail",
     "container_credential_exposure": "field 'container.id' has no column in table imProcessCreate",
     "container_downloader": "field 'container.id' has no column in table imProcessCreate",
     "image_pull_malicious_namespace": "no table for log source",
@@ -73,6 +74,7 @@ KQL_WORDS = frozenset(
         "ipv4_is_in_range",
         "ipv6_is_in_range",
         "tostring",
+        "parse_json",
         "false",
         "true",
         "m",
@@ -110,7 +112,8 @@ def _builtin_names() -> list[str]:
 # ---- a model of the KQL subset the backend writes ---------------------------------------------
 _TOKEN = re.compile(
     r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*")|(?P<num>-?[0-9]+)'
-    r"|(?P<op>=~|==|!=|<=|>=|<|>|\(|\)|,)|(?P<id>[A-Za-z_][A-Za-z0-9_~]*))"
+    r"|(?P<op>=~|==|!=|<=|>=|<|>|\(|\)|,)|(?P<path>(?:\.[A-Za-z_][A-Za-z0-9_]*)+)"
+    r"|(?P<id>[A-Za-z_][A-Za-z0-9_~]*))"
 )
 _UNESCAPE = {"\\": "\\", '"': '"', "n": "\n", "r": "\r", "t": "\t"}
 
@@ -208,9 +211,20 @@ class Parser:
             self.take("false")
             self.take(")")
             return False if inner is None else inner
-        if name == "tostring":
+        if name == "tostring" and self.toks[self.pos + 1][1] == "parse_json":
+            # tostring(parse_json(Column).a.b): compact JSON text of a member of the column
             self.take("(")
-            value: Any = str(self.value(self.take()))
+            self.take("parse_json")
+            self.take("(")
+            document: Any = json.loads(self.value(self.take()) or "null")
+            self.take(")")
+            for key in self.take()[1:].split("."):
+                document = document.get(key) if isinstance(document, dict) else None
+            self.take(")")
+            value: Any = "" if document is None else json.dumps(document, separators=(",", ":"))
+        elif name == "tostring":
+            self.take("(")
+            value = str(self.value(self.take()))
             self.take(")")
         else:
             value = self.value(name)
@@ -332,6 +346,10 @@ def test_structure(name: str) -> None:
     assert depth == 0, "unbalanced parentheses"
     columns = load_mapping().columns()
     tables = {t.name for t in load_mapping().tables.values()}
+    json_paths = {c.path for t in load_mapping().tables.values() for c in t.fields.values()}
+    for path in re.findall(r"(?<=\))\.([A-Za-z_][A-Za-z0-9_.]*)", code):
+        assert path in json_paths, f"JSON path {path} is not in the mapping"
+    code = re.sub(r"(?<=\))(\.[A-Za-z_][A-Za-z0-9_]*)+", "", code)
     words = set(re.findall(r"[A-Za-z_][A-Za-z0-9_]*~?", code))
     unknown = words - columns - tables - KQL_WORDS - DERIVED
     assert not unknown, f"identifiers outside the mapping: {sorted(unknown)}"
@@ -612,3 +630,41 @@ def test_unmapped_field_fails_only_its_rule() -> None:
 def test_unknown_format_fails() -> None:
     with pytest.raises(RuleError, match="unknown format"):
         kql.convert(pack().by_ref("miner_process"), pack(), "json")
+
+
+def test_launch_permissions_are_keys_inside_request_parameters() -> None:
+    """ModifyImageAttribute's launch permission: a "group" or "userId" key in any item."""
+    text = query("cloud_image_launch")
+    items = "tostring(parse_json(RequestParameters).launchPermission.add.items)"
+    assert f'{items} matches regex "\\"group\\"\\\\s*:"' in text
+    assert f'{items} matches regex "\\"userId\\"\\\\s*:"' in text
+
+    def modify(parameters: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "EventSource": "ec2.amazonaws.com",
+            "EventName": "ModifyImageAttribute",
+            "RequestParameters": json.dumps(parameters),
+        }
+
+    public = {"imageId": "ami-1", "launchPermission": {"add": {"items": [{"group": "all"}]}}}
+    shared = {"launchPermission": {"add": {"items": [{"userId": "111122223333"}]}}}
+    removed = {"launchPermission": {"remove": {"items": [{"group": "all"}]}}}
+    description = {"description": {"value": "group: all"}}
+    events = [modify(public), modify(shared), modify(removed), modify(description)]
+    assert hits("cloud_image_launch", events) == [0, 1]
+
+
+def test_a_json_key_field_refuses_value_tests() -> None:
+    rule = SigmaCollection.from_yaml(
+        """
+title: value on a JSON key
+logsource: {product: aws, service: cloudtrail}
+detection:
+  sel:
+    aws.ec2.launch_permission_groups: all
+  condition: sel
+"""
+    ).rules[0]
+    table = load_mapping().tables["aws_cloudtrail"]
+    with pytest.raises(SigmaFeatureNotSupportedByBackendError, match="only exists tests"):
+        kql.KqlBackend(table).convert_rule(rule)

@@ -158,14 +158,28 @@ class KqlBackend(NegationDepth):
         self.table = table
 
     # ---- helpers ---------------------------------------------------------------------------
-    def _column(self, ecs: str) -> Column:
+    def _column(self, ecs: str, presence: bool = False) -> Column:
         column = self.table.fields.get(ecs)
         if column is None:
             raise SigmaFeatureNotSupportedByBackendError(
                 f"field '{ecs}' has no column in table {self.table.name} "
                 f"(mapping '{self.table.key}' of {MAPPING_FILE})"
             )
+        if column.form == "json_key" and not presence:
+            raise SigmaFeatureNotSupportedByBackendError(
+                f"field '{ecs}' is a key inside the JSON of {column.name} "
+                f"(mapping '{self.table.key}' of {MAPPING_FILE}): only exists tests convert"
+            )
         return column
+
+    def _present(self, ecs: str) -> str:
+        """KQL that holds when the field has a value."""
+        column = self._column(ecs, presence=True)
+        if column.form == "json_key":
+            # the key in any element: the compact JSON text of the array holds "key":
+            pattern = kql_string(f'"{column.key}"\\s*:')
+            return f"tostring(parse_json({column.name}).{column.path}) matches regex {pattern}"
+        return f"isnotempty({column.name})"
 
     def _integer(self, ecs: str) -> bool:
         return ecs in schema.BY_NAME and schema.field(ecs).kind is schema.Kind.INTEGER
@@ -291,17 +305,17 @@ class KqlBackend(NegationDepth):
     def convert_condition_field_eq_val_null(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        return f"isempty({self._column(cond.field).name})"
+        return f"not({self._present(cond.field)})"
 
     def convert_condition_field_exists(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        return f"isnotempty({self._column(cond.field).name})"
+        return self._present(cond.field)
 
     def convert_condition_field_not_exists(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        return f"isempty({self._column(cond.field).name})"
+        return f"not({self._present(cond.field)})"
 
     def convert_condition_field_eq_val_bool(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState

@@ -16,16 +16,24 @@ import yaml
 from sigma.rule import SigmaLogSource
 
 MAPPING_FILE = "pipelines/sentinel_asim.yml"
-FORMS = ("plain", "basename", "tokens")
+FORMS = ("plain", "basename", "tokens", "json_key")
 IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+JSON_PATH = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
 
 
 @dataclass(frozen=True)
 class Column:
-    """One mapped column: its KQL name and how ECS values are tested on it."""
+    """One mapped column: its KQL name and how ECS values are tested on it.
+
+    Form ``json_key``: the field is a key (``key``) inside the JSON array or object at
+    ``path`` of a string column (CloudTrail's RequestParameters); only its presence can be
+    tested.
+    """
 
     name: str
     form: str = "plain"
+    path: str = ""
+    key: str = ""
 
 
 @dataclass(frozen=True)
@@ -56,9 +64,18 @@ def _column(ecs: str, entry: Any) -> Column:
     if isinstance(entry, str):
         column = Column(entry)
     else:
-        column = Column(str(entry["field"]), str(entry.get("form", "plain")))
+        column = Column(
+            str(entry["field"]),
+            str(entry.get("form", "plain")),
+            str(entry.get("path", "")),
+            str(entry.get("key", "")),
+        )
     if not IDENTIFIER.fullmatch(column.name) or column.form not in FORMS:
         raise ValueError(f"{MAPPING_FILE}: bad mapping of '{ecs}': {entry!r}")
+    if column.form == "json_key" and not (
+        JSON_PATH.fullmatch(column.path) and IDENTIFIER.fullmatch(column.key)
+    ):
+        raise ValueError(f"{MAPPING_FILE}: bad JSON path or key for '{ecs}': {entry!r}")
     return column
 
 

@@ -18,7 +18,7 @@ from imagehunt.errors import ImagehuntError
 EXIT_CODES = """\b
 Exit codes:
   0  ran; nothing at or above --fail-on
-  1  alerts at or above --fail-on
+  1  alerts at or above --fail-on (validate: a test not detected)
   2  usage error
   3  rule or config error
   4  input error under --strict, or no readable input at all

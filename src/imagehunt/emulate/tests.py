@@ -100,7 +100,10 @@ TESTS: tuple[AtomicTest, ...] = (
             "ecs": _LOOPBACK_NOTE,
             "auditd": _LOOPBACK_NOTE,
             "sysmon": _LOOPBACK_NOTE,
-            "docker": "the layer commands are not a log: `imagehunt image scan` reads them",
+            "docker": (
+                "`docker history` output (the layer commands) is not a log; image inspection "
+                "is not built yet"
+            ),
         },
     ),
     AtomicTest(

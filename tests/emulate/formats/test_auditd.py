@@ -165,3 +165,19 @@ def test_container_start_without_a_process_still_writes_the_runtime() -> None:
     assert text.count("syscall=59") == 2
     assert 'exe="/usr/bin/containerd-shim-runc-v2"' in text
     assert 'exe="/usr/bin/runc"' in text
+
+
+@pytest.mark.skipif(AUSEARCH is None, reason="ausearch (auditd's own parser) is not installed")
+@pytest.mark.parametrize("test", [None, 1, 2, 3, 5])
+def test_ausearch_accepts_every_atomic_test_emulation(test: int | None, tmp_path: Path) -> None:
+    from imagehunt.validate.matrix import render
+
+    _, text = render(test, "auditd", seed=3)
+    path = tmp_path / "audit.log"
+    path.write_text(text, encoding="utf-8")
+    assert AUSEARCH is not None
+    raw = subprocess.run(
+        [AUSEARCH, "-if", str(path), "--format", "raw"], capture_output=True, text=True
+    )
+    assert raw.returncode == 0, raw.stderr
+    assert event_ids(raw.stdout) == event_ids(text)
