@@ -8,11 +8,6 @@ of things. Every value looks like what a real machine would have.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-from typing import Any
-
 from imagehunt.emulate.steps import (
     Connection,
     Container,
@@ -24,19 +19,8 @@ from imagehunt.emulate.steps import (
     ProcessStart,
     Step,
 )
-from imagehunt.sources.problems import ReadProblems
-from imagehunt.sources.sniff import sniff, source_for
+from support.emulate_common import Scenario, at
 
-
-@dataclass(frozen=True)
-class Scenario:
-    """The writers' view of a scenario (the real one lives in emulate/scenario.py)."""
-
-    seed: int
-    steps: tuple[Step, ...]
-
-
-T0 = datetime(2026, 11, 20, 9, 14, 7, 412000, tzinfo=UTC)
 WEB = Host(name="web-01", ip="10.20.1.11")
 WS = Host(name="WS-FIN-014", ip="10.30.1.14", os="windows", domain="CORP")
 MINER_CONTAINER = Container(
@@ -60,11 +44,6 @@ SHIM_ARGS = (
     "/run/containerd/containerd.sock",
 )
 POOL_IP = "51.15.69.136"
-
-
-def at(seconds: float) -> datetime:
-    """T0 plus some seconds."""
-    return T0 + timedelta(seconds=seconds)
 
 
 CURL = Process(
@@ -286,17 +265,3 @@ def windows_scenario(seed: int = 7) -> Scenario:
         ),
     ]
     return Scenario(seed=seed, steps=tuple(steps))
-
-
-def read_back(path: Path, text: str, fmt: str) -> tuple[list[dict[str, Any]], ReadProblems]:
-    """Write ``text`` to ``path``, check the sniffer names ``fmt``, read it with that reader."""
-    path.write_text(text, encoding="utf-8")
-    sniffed, reason = sniff(path)
-    assert sniffed == fmt, reason
-    problems = ReadProblems()
-    rows = [
-        row
-        for batch in source_for(fmt).read(path, path.name, problems)
-        for row in batch.to_pylist()
-    ]
-    return rows, problems

@@ -9,9 +9,7 @@ what a real system would have.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from datetime import datetime
 from typing import Any
 
 from imagehunt.emulate.steps import (
@@ -26,29 +24,13 @@ from imagehunt.emulate.steps import (
     ProcessStart,
     Step,
 )
-from imagehunt.sources.problems import ReadProblems
-from imagehunt.sources.sniff import sniff, source_for
+from support.emulate_common import Scenario, at
 
-
-@dataclass(frozen=True)
-class Scenario:
-    """The writers' view of a scenario: a seed and time-ordered steps."""
-
-    seed: int
-    steps: tuple[Step, ...]
-
-
-T0 = datetime(2026, 11, 20, 9, 14, 7, 412000, tzinfo=UTC)
 DOCKER_HOST = Host(name="build-07", ip="10.20.3.7")
 NODE = Host(name="k8s-node-3", ip="10.20.2.23")
 SHIM = "/usr/bin/containerd-shim-runc-v2"
 POOL_IP = "51.15.69.136"
 ACCOUNT = "734281960452"
-
-
-def at(seconds: float) -> datetime:
-    """T0 plus some seconds."""
-    return T0 + timedelta(seconds=seconds)
 
 
 def _in_container(
@@ -369,17 +351,3 @@ def cloud_scenario(seed: int = 7) -> Scenario:
         ),
     ]
     return Scenario(seed=seed, steps=tuple(steps))
-
-
-def read_back(path: Path, text: str, fmt: str) -> tuple[list[dict[str, Any]], ReadProblems]:
-    """Write ``text`` to ``path``, check the sniffer names ``fmt``, read it with that reader."""
-    path.write_text(text, encoding="utf-8")
-    sniffed, reason = sniff(path)
-    assert sniffed == fmt, reason
-    problems = ReadProblems()
-    rows = [
-        row
-        for batch in source_for(fmt).read(path, path.name, problems)
-        for row in batch.to_pylist()
-    ]
-    return rows, problems

@@ -246,6 +246,46 @@ class DuckDBBackend(TextQueryBackend):
     ipv4_function: ClassVar[str] = "ih_ip4"
     ipv6_function: ClassVar[str] = "ih_ip6"
 
+    # ---- the dialect: what a sibling backend (Spark SQL) spells differently -----------------
+    text_type: ClassVar[str] = "VARCHAR"
+    affix_functions: ClassVar[dict[str, str]] = {
+        "prefix": "starts_with",
+        "suffix": "ends_with",
+        "contains": "contains",
+    }
+
+    def quote(self, value: str) -> str:
+        """A string literal of this dialect."""
+        return sql_string(value)
+
+    def identifier(self, name: str) -> str:
+        """A quoted column name of this dialect."""
+        return sql_identifier(name)
+
+    def any_element(self, column: str, test: str) -> str:
+        """True when ``test`` (on the lambda parameter ``x``) holds for an element."""
+        return f"list_bool_or(list_transform({column}, lambda x: {test}))"
+
+    def size(self, column: str) -> str:
+        """Number of elements of a list column."""
+        return f"len({column})"
+
+    def joined(self, column: str) -> str:
+        """A list column's elements joined by chr(31)."""
+        return f"array_to_string({column}, chr(31))"
+
+    def regex_literal(self, pattern: str, flags: str) -> str:
+        """A quoted regex (RE2 text and inline flags such as ``i``) for :meth:`regex_search`."""
+        return self.quote((f"(?{flags})" if flags else "") + pattern)
+
+    def regex_search(self, text: str, regex: str) -> str:
+        """True when the quoted ``regex`` matches somewhere in ``text``."""
+        return f"regexp_matches({text}, {regex})"
+
+    def regex_whole(self, text: str, body: str) -> str:
+        """True when the regex ``body`` (RE2, literals escaped) matches all of ``text``."""
+        return f"regexp_full_match({text}, {self.quote(f'(?s)^(?:{body})$')})"
+
     # ---- helpers ---------------------------------------------------------------------------
     def _field(self, name: str) -> schema.Field:
         try:
@@ -259,19 +299,15 @@ class DuckDBBackend(TextQueryBackend):
     def _apply(self, name: str, predicate: Predicate) -> str:
         """Apply an element predicate to a column: any element for arrays; NULL means false."""
         fld = self._field(name)
-        column = sql_identifier(name)
+        column = self.identifier(name)
         if fld.is_array:
-            return (
-                f"coalesce(list_bool_or(list_transform({column}, lambda x: {predicate('x')})),"
-                " false)"
-            )
+            return f"coalesce({self.any_element(column, predicate('x'))}, false)"
         return f"coalesce({predicate(column)}, false)"
 
-    @staticmethod
-    def _as_text(fld: schema.Field, expr: str) -> str:
+    def _as_text(self, fld: schema.Field, expr: str) -> str:
         if fld.kind in (schema.Kind.STRING, schema.Kind.STRINGS):
             return expr
-        return f"CAST({expr} AS VARCHAR)"
+        return f"CAST({expr} AS {self.text_type})"
 
     def _string_predicate(self, fld: schema.Field, value: SigmaString, cased: bool) -> Predicate:
         plain = _plain_parts(value)
@@ -289,19 +325,17 @@ class DuckDBBackend(TextQueryBackend):
             return t if cased else f"lower({t})"
 
         def lit(s: str) -> str:
-            return sql_string(s if cased else s.lower())
+            return self.quote(s if cased else s.lower())
 
         if plain is not None:
             kind, literal = plain
             if kind == "eq":
                 return lambda x: f"{text(x)} = {lit(literal)}"
-            if kind == "prefix":
-                return lambda x: f"starts_with({text(x)}, {lit(literal)})"
-            if kind == "suffix":
-                return lambda x: f"ends_with({text(x)}, {lit(literal)})"
-            return lambda x: f"contains({text(x)}, {lit(literal)})"
+            function = self.affix_functions[kind]
+            return lambda x: f"{function}({text(x)}, {lit(literal)})"
         pattern = _like_pattern(value)
-        return lambda x: f"{text(x)} LIKE {lit(pattern)} ESCAPE '\\'"
+        escape = self.quote("\\")
+        return lambda x: f"{text(x)} LIKE {lit(pattern)} ESCAPE {escape}"
 
     # ---- leaves ----------------------------------------------------------------------------
     def convert_condition_field_eq_val_str(
@@ -327,7 +361,7 @@ class DuckDBBackend(TextQueryBackend):
         if fld.kind is schema.Kind.INTEGER:
             return self._apply(cond.field, lambda x: f"{x} = {number}")
         return self._apply(
-            cond.field, lambda x: f"{self._as_text(fld, x)} = {sql_string(str(number))}"
+            cond.field, lambda x: f"{self._as_text(fld, x)} = {self.quote(str(number))}"
         )
 
     def convert_condition_field_eq_val_re(
@@ -338,19 +372,14 @@ class DuckDBBackend(TextQueryBackend):
         regex = cond.value
         flags = "".join(sorted(_RE2_FLAGS[f] for f in regex.flags))
         text = regex.regexp.to_plain()
-        pattern = (f"(?{flags})" if flags else "") + text
         if fld.is_array and flags in ("", "i"):
             joined = element_regex_on_joined(text)
             if joined is not None:
-                column = sql_identifier(cond.field)
-                body = (f"(?{flags})" if flags else "") + joined
-                return (
-                    f"coalesce(len({column}) > 0 AND regexp_matches("
-                    f"array_to_string({column}, chr(31)), {sql_string(body)}), false)"
-                )
-        return self._apply(
-            cond.field, lambda x: f"regexp_matches({self._as_text(fld, x)}, {sql_string(pattern)})"
-        )
+                column = self.identifier(cond.field)
+                search = self.regex_search(self.joined(column), self.regex_literal(joined, flags))
+                return f"coalesce({self.size(column)} > 0 AND {search}, false)"
+        literal = self.regex_literal(text, flags)
+        return self._apply(cond.field, lambda x: self.regex_search(self._as_text(fld, x), literal))
 
     def _cidr_predicate(self, network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> Predicate:
         lo6, hi6 = _ipv6_bounds(network)
@@ -388,9 +417,9 @@ class DuckDBBackend(TextQueryBackend):
 
     def _missing(self, name: str) -> str:
         fld = self._field(name)
-        column = sql_identifier(name)
+        column = self.identifier(name)
         if fld.is_array:
-            return f"({column} IS NULL OR len({column}) = 0)"
+            return f"({column} IS NULL OR {self.size(column)} = 0)"
         return f"({column} IS NULL)"
 
     def convert_condition_field_exists(
@@ -554,7 +583,7 @@ class DuckDBBackend(TextQueryBackend):
             else:
                 exact_text.extend(str(n) for n in exact_numbers)
         if exact_text:
-            listed = ", ".join(sql_string(v.lower()) for v in sorted(set(exact_text)))
+            listed = ", ".join(self.quote(v.lower()) for v in sorted(set(exact_text)))
             ors.append(self._apply(name, lambda x: f"lower({self._as_text(fld, x)}) IN ({listed})"))
         cased = [p for p in patterns if isinstance(p, SigmaCasedString)]
         folded = [p for p in patterns if not isinstance(p, SigmaCasedString)]
@@ -563,8 +592,7 @@ class DuckDBBackend(TextQueryBackend):
                 body = "|".join(sigma_string_to_regex(p) for p in group)
                 if not is_cased:
                     body = body.lower()
-                regex = sql_string(f"(?s)^(?:{body})$")
-                ors.append(self._apply(name, self._regex_predicate(fld, regex, is_cased)))
+                ors.append(self._apply(name, self._whole_regex_predicate(fld, body, is_cased)))
             else:
                 ors.extend(
                     self._apply(name, self._string_predicate(fld, p, cased=is_cased)) for p in group
@@ -573,10 +601,10 @@ class DuckDBBackend(TextQueryBackend):
             return "(" + " AND ".join(ors) + ")"
         return ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
 
-    def _regex_predicate(self, fld: schema.Field, regex: str, cased: bool) -> Predicate:
+    def _whole_regex_predicate(self, fld: schema.Field, body: str, cased: bool) -> Predicate:
         def predicate(x: str) -> str:
             text = self._as_text(fld, x)
-            return f"regexp_full_match({text if cased else f'lower({text})'}, {regex})"
+            return self.regex_whole(text if cased else f"lower({text})", body)
 
         return predicate
 

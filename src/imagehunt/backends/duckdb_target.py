@@ -40,9 +40,14 @@ def header(fmt: str) -> str:
     return "".join(f"{macro};\n" for macro in MACROS) + "\n"
 
 
-def _comment(rule: PackRule) -> str:
-    title = " ".join(rule.ref.title.split())  # a newline would end the comment
-    note = f"-- {rule.name} ({rule.ref.level}): {title}\n"
+def sql_comment(rule: PackRule) -> str:
+    """``--`` comment lines naming the rule; no line break or ``${`` gets through.
+
+    A line break would end the comment; ``${`` is broken up for Spark, which substitutes
+    variables anywhere in a query's text.
+    """
+    title = " ".join(f"{rule.name} ({rule.ref.level}): {rule.ref.title}".split())
+    note = f"-- {title.replace('${', '$ {')}\n"
     if rule.assessment:
         note += f"-- level decided per event by imagehunt ({rule.assessment}); not in SQL\n"
     if rule.context_only:
@@ -80,7 +85,7 @@ def correlation_sql(rule: PackRule, pack: RulePack) -> str:
     not_null = "".join(f" AND g{n} IS NOT NULL" for n in range(len(groups)))
     ordered = getattr(sigma, "type", None) is SigmaCorrelationType.TEMPORAL_ORDERED
     span = int(sigma.timespan.seconds)  # type: ignore[union-attr]
-    chains = chain_sql(len(steps), span, ordered, len(groups)).replace(" ORDER BY k0", "")
+    chains = chain_sql(len(steps), span, ordered, len(groups))
     evidence = ", ".join(
         f"e{i}._file AS step{i}_file, e{i}._line AS step{i}_line" for i in range(len(steps))
     )
@@ -98,5 +103,5 @@ def correlation_sql(rule: PackRule, pack: RulePack) -> str:
 def convert(rule: PackRule, pack: RulePack, fmt: str) -> str:
     """One query, with a comment naming the rule."""
     if rule.is_correlation:
-        return _comment(rule) + correlation_sql(rule, pack) + ";"
-    return _comment(rule) + f"SELECT * FROM {EVENTS_TABLE} WHERE {detection_sql(rule)};"
+        return sql_comment(rule) + correlation_sql(rule, pack) + ";"
+    return sql_comment(rule) + f"SELECT * FROM {EVENTS_TABLE} WHERE {detection_sql(rule)};"

@@ -22,32 +22,18 @@ import re
 from collections.abc import Sequence
 from typing import ClassVar
 
-from sigma.conditions import ConditionAND, ConditionFieldEqualsValueExpression, ConditionOR
-from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
     CompareOperators,
-    SigmaCasedString,
-    SigmaCompareExpression,
-    SigmaNumber,
-    SigmaRegularExpression,
     SigmaRegularExpressionFlag,
-    SigmaString,
 )
 
-from imagehunt import schema
 from imagehunt.backends.duckdb import (
-    REGEX_MERGE_THRESHOLD,
     DuckDBBackend,
     Predicate,
     _ipv6_bounds,
-    _like_pattern,
-    _plain_parts,
-    element_regex_on_joined,
-    sigma_string_to_regex,
 )
 from imagehunt.backends.qradar_regex import JavaRegexError, search_to_java
-from imagehunt.backends.sigma_values import canonical_integer
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
@@ -232,152 +218,56 @@ def cidr_any_expr(x: str, networks: Sequence[Network]) -> str:
     )
 
 
+_FLAG_LETTERS = {
+    "i": SigmaRegularExpressionFlag.IGNORECASE,
+    "m": SigmaRegularExpressionFlag.MULTILINE,
+    "s": SigmaRegularExpressionFlag.DOTALL,
+}
+
+
 class SparkBackend(DuckDBBackend):
-    """pySigma backend producing Spark SQL boolean expressions over schema.py columns."""
+    """pySigma backend producing Spark SQL boolean expressions over schema.py columns.
+
+    Only the dialect hooks of ``DuckDBBackend`` (and the CIDR tests) are overridden, so the
+    two backends cannot drift apart in what a rule means.
+    """
 
     name: ClassVar[str] = "imagehunt Spark SQL"
     formats: ClassVar[dict[str, str]] = {"default": "Spark SQL boolean expression"}
+    text_type: ClassVar[str] = "STRING"
+    affix_functions: ClassVar[dict[str, str]] = {
+        "prefix": "startswith",
+        "suffix": "endswith",
+        "contains": "contains",
+    }
 
-    # ---- spelling ------------------------------------------------------------------------
-    def _apply(self, name: str, predicate: Predicate) -> str:
-        fld = self._field(name)
-        column = spark_identifier(name)
-        if fld.is_array:
-            return f"coalesce(exists({column}, x -> {predicate('x')}), false)"
-        return f"coalesce({predicate(column)}, false)"
+    def quote(self, value: str) -> str:
+        return spark_string(value)
 
-    @staticmethod
-    def _as_text(fld: schema.Field, expr: str) -> str:
-        if fld.kind in (schema.Kind.STRING, schema.Kind.STRINGS):
-            return expr
-        return f"CAST({expr} AS STRING)"
+    def identifier(self, name: str) -> str:
+        return spark_identifier(name)
 
-    def _missing(self, name: str) -> str:
-        fld = self._field(name)
-        column = spark_identifier(name)
-        if fld.is_array:
-            return f"({column} IS NULL OR size({column}) = 0)"
-        return f"({column} IS NULL)"
+    def any_element(self, column: str, test: str) -> str:
+        return f"exists({column}, x -> {test})"
 
-    def _string_predicate(self, fld: schema.Field, value: SigmaString, cased: bool) -> Predicate:
-        plain = _plain_parts(value)
-        if (
-            fld.kind is schema.Kind.INTEGER
-            and plain is not None
-            and plain[0] == "eq"
-            and canonical_integer(plain[1])
-        ):
-            number = int(plain[1])
-            return lambda x: f"{x} = {number}"
+    def size(self, column: str) -> str:
+        return f"size({column})"
 
-        def text(x: str) -> str:
-            t = self._as_text(fld, x)
-            return t if cased else f"lower({t})"
+    def joined(self, column: str) -> str:
+        return f"array_join({column}, chr(31))"
 
-        def lit(s: str) -> str:
-            return spark_string(s if cased else s.lower())
+    def regex_literal(self, pattern: str, flags: str) -> str:
+        return self.quote(java_regex(pattern, [_FLAG_LETTERS[f] for f in flags]))
 
-        if plain is not None:
-            kind, literal = plain
-            function = {"prefix": "startswith", "suffix": "endswith", "contains": "contains"}
-            if kind == "eq":
-                return lambda x: f"{text(x)} = {lit(literal)}"
-            return lambda x: f"{function[kind]}({text(x)}, {lit(literal)})"
-        pattern = _like_pattern(value)
-        return lambda x: f"{text(x)} LIKE {lit(pattern)} ESCAPE '\\\\'"
+    def regex_search(self, text: str, regex: str) -> str:
+        return f"{text} RLIKE {regex}"
 
-    # ---- leaves that spell their own SQL ----------------------------------------------------
-    def convert_condition_field_eq_val_re(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        fld = self._field(cond.field)
-        assert isinstance(cond.value, SigmaRegularExpression)
-        flags = sorted(cond.value.flags, key=lambda f: f.name)
-        text = cond.value.regexp.to_plain()
-        if fld.is_array and set(flags) <= {SigmaRegularExpressionFlag.IGNORECASE}:
-            joined = element_regex_on_joined(text)
-            if joined is not None:
-                column = spark_identifier(cond.field)
-                regex = spark_string(java_regex(joined, flags))
-                return (
-                    f"coalesce(size({column}) > 0 AND "
-                    f"array_join({column}, chr(31)) RLIKE {regex}, false)"
-                )
-        regex = spark_string(java_regex(text, flags))
-        return self._apply(cond.field, lambda x: f"{self._as_text(fld, x)} RLIKE {regex}")
+    def regex_whole(self, text: str, body: str) -> str:
+        anchored = "(?s)^(?:" + body + ")\\z"
+        return f"{text} RLIKE {self.quote(anchored)}"
 
     def _cidr_predicate(self, network: Network) -> Predicate:
         return lambda x: cidr_any_expr(x, [network])
 
     def _cidr_any(self, x: str, networks: Sequence[Network]) -> str:
         return cidr_any_expr(x, networks)
-
-    def convert_condition_field_compare_op_val(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        fld = self._field(cond.field)
-        assert isinstance(cond.value, SigmaCompareExpression)
-        op = _COMPARE_SQL[cond.value.op]
-        number = cond.value.number.number
-        if fld.kind is schema.Kind.INTEGER:
-            return self._apply(cond.field, lambda x: f"{x} {op} {number}")
-        return self._apply(cond.field, lambda x: f"try_cast({x} AS DOUBLE) {op} {number}")
-
-    def convert_condition_as_in_expression(
-        self, cond: ConditionOR | ConditionAND, state: ConversionState
-    ) -> str:
-        """One field, many values: IN for exact values, one Java alternation for many patterns."""
-        args: Sequence[ConditionFieldEqualsValueExpression] = cond.args  # type: ignore[assignment]
-        name = args[0].field
-        fld = self._field(name)
-        exact_text: list[str] = []
-        exact_numbers: list[int | float] = []
-        patterns: list[SigmaString] = []
-        for arg in args:
-            value = arg.value
-            if isinstance(value, SigmaCasedString):
-                patterns.append(value)
-            elif isinstance(value, SigmaNumber):
-                exact_numbers.append(value.number)
-            elif isinstance(value, SigmaString):
-                plain = _plain_parts(value)
-                if plain is not None and plain[0] == "eq":
-                    if fld.kind is schema.Kind.INTEGER and canonical_integer(plain[1]):
-                        exact_numbers.append(int(plain[1]))
-                    else:
-                        exact_text.append(plain[1])
-                else:
-                    patterns.append(value)
-        ors: list[str] = []
-        if exact_numbers:
-            if fld.kind is schema.Kind.INTEGER:
-                listed = ", ".join(str(n) for n in sorted(set(exact_numbers)))
-                ors.append(self._apply(name, lambda x: f"{x} IN ({listed})"))
-            else:
-                exact_text.extend(str(n) for n in exact_numbers)
-        if exact_text:
-            listed = ", ".join(spark_string(v.lower()) for v in sorted(set(exact_text)))
-            ors.append(self._apply(name, lambda x: f"lower({self._as_text(fld, x)}) IN ({listed})"))
-        cased = [p for p in patterns if isinstance(p, SigmaCasedString)]
-        folded = [p for p in patterns if not isinstance(p, SigmaCasedString)]
-        for group, is_cased in ((cased, True), (folded, False)):
-            if len(group) > REGEX_MERGE_THRESHOLD:
-                body = "|".join(sigma_string_to_regex(p) for p in group)
-                if not is_cased:
-                    body = body.lower()
-                regex = spark_string(f"(?s)^(?:{body})\\z")
-                ors.append(self._apply(name, self._regex_predicate(fld, regex, is_cased)))
-            else:
-                ors.extend(
-                    self._apply(name, self._string_predicate(fld, p, cased=is_cased)) for p in group
-                )
-        if isinstance(cond, ConditionAND):
-            return "(" + " AND ".join(ors) + ")"
-        return ors[0] if len(ors) == 1 else "(" + " OR ".join(ors) + ")"
-
-    def _regex_predicate(self, fld: schema.Field, regex: str, cased: bool) -> Predicate:
-        def predicate(x: str) -> str:
-            text = self._as_text(fld, x)
-            return f"{text if cased else f'lower({text})'} RLIKE {regex}"
-
-        return predicate

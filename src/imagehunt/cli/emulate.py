@@ -9,20 +9,8 @@ from typing import TextIO
 import click
 
 from imagehunt.alerts.atomic import write_atomic
-from imagehunt.emulate.tests import TESTS, get_test
+from imagehunt.emulate.tests import FORMATS, TESTS, get_test
 from imagehunt.errors import UsageError
-
-FORMAT_CHOICES = (
-    "ecs",
-    "auditd",
-    "sysmon",
-    "winlogbeat",
-    "falco",
-    "docker",
-    "k8s",
-    "zeek",
-    "cloudtrail",
-)
 
 
 def _usage_tests() -> str:
@@ -35,7 +23,7 @@ def _usage_tests() -> str:
     "-f",
     "--format",
     "fmt",
-    type=click.Choice(FORMAT_CHOICES),
+    type=click.Choice(FORMATS),
     help="Log format to write (default: the test's first format).",
 )
 @click.option(

@@ -16,10 +16,16 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 
 from imagehunt.emulate import environment
+from imagehunt.emulate.ids import (
+    CONTAINER_SHIM,
+    base32_upper,
+    hex_digits,
+    new_container,
+    random_uuid,
+)
 from imagehunt.emulate.steps import (
     CloudCall,
     Connection,
-    Container,
     ContainerStart,
     DnsLookup,
     Host,
@@ -30,7 +36,6 @@ from imagehunt.emulate.steps import (
 )
 
 WINDOW_SECONDS = 8 * 60
-SHIM = "/usr/bin/containerd-shim-runc-v2"
 LINUX_USER = ("jdoe", 1001, "/home/jdoe")
 WINDOWS_USER = ("jdoe", 1104, "C:\\Users\\jdoe\\")
 BENIGN_IMAGES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
@@ -47,10 +52,6 @@ BENIGN_IMAGES: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
     ),
     ("python:3.12-slim", ("gunicorn", "app:app", "-b", "0.0.0.0:8000"), ("AWS_REGION=us-east-1",)),
 )
-
-
-def _hex(rng: random.Random, digits: int) -> str:
-    return "".join(rng.choice("0123456789abcdef") for _ in range(digits))
 
 
 class _Day:
@@ -220,17 +221,9 @@ class _Day:
             at = self.when()
             if not kubernetes:
                 self.steps.append(
-                    ImagePull(at, self.host, False, image, "sha256:" + _hex(self.rng, 64))
+                    ImagePull(at, self.host, False, image, "sha256:" + hex_digits(self.rng, 64))
                 )
-            base = image.rsplit("/", 1)[-1].split(":")[0].replace(".", "-")
-            suffix = _hex(self.rng, 5) if kubernetes else str(self.rng.randint(1, 99))
-            container = Container(
-                id=_hex(self.rng, 64),
-                name=f"{base}-{suffix}",
-                image=image,
-                env=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", *env),
-                runtime="containerd" if kubernetes else "docker",
-            )
+            container = new_container(self.rng, image, env, kubernetes)
             start = self.later(at, self.rng.uniform(2, 20))
             self.steps.append(
                 ContainerStart(
@@ -246,8 +239,8 @@ class _Day:
             shim = Process(
                 pid=self.pid(),
                 ppid=1,
-                executable=SHIM,
-                args=(SHIM, "-namespace", "moby", "-id", container.id),
+                executable=CONTAINER_SHIM,
+                args=(CONTAINER_SHIM, "-namespace", "moby", "-id", container.id),
                 parent_executable="/usr/lib/systemd/systemd",
             )
             exe = command[0] if command[0].startswith("/") else f"/usr/local/bin/{command[0]}"
@@ -256,7 +249,7 @@ class _Day:
                 ppid=shim.pid,
                 executable=exe,
                 args=command,
-                parent_executable=SHIM,
+                parent_executable=CONTAINER_SHIM,
                 parent_args=shim.args,
                 container=container,
             )
@@ -268,7 +261,7 @@ class _Day:
                 ppid=shim.pid,
                 executable="/usr/bin/wget",
                 args=("wget", "-q", "-O-", "http://localhost:8080/healthz"),
-                parent_executable=SHIM,
+                parent_executable=CONTAINER_SHIM,
                 parent_args=shim.args,
                 container=container,
             )
@@ -321,9 +314,7 @@ class _Day:
     # ---- AWS --------------------------------------------------------------------------------
     def cloud(self) -> None:
         arn = f"arn:aws:sts::{environment.ACCOUNT_ID}:assumed-role/platform-deploy/gitlab-runner"
-        key = "ASIA" + "".join(
-            self.rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(16)
-        )
+        key = "ASIA" + base32_upper(self.rng, 16)
         agent = "Boto3/1.35.40 md/Botocore#1.35.40 ua/2.0 os/linux#6.8.0 lang/python#3.12.7"
         ip = self.rng.choice(environment.CALLER_IPS)
 
@@ -350,8 +341,8 @@ class _Day:
                     user_agent=agent,
                     request=request,
                     response=response,
-                    event_id=_uuid(self.rng),
-                    request_id=_uuid(self.rng),
+                    event_id=random_uuid(self.rng),
+                    request_id=random_uuid(self.rng),
                     read_only=read_only,
                 )
             )
@@ -363,18 +354,18 @@ class _Day:
             None,
             True,
         )
-        instance = "i-0" + _hex(self.rng, 16)
+        instance = "i-0" + hex_digits(self.rng, 16)
         ami = self.rng.choice(environment.GOLDEN_AMIS + environment.AMAZON_AMIS)
         call(
             "RunInstances",
             {
                 "instancesSet": {"items": [{"imageId": ami, "minCount": 2, "maxCount": 2}]},
                 "instanceType": "t3.large",
-                "subnetId": "subnet-0" + _hex(self.rng, 16),
+                "subnetId": "subnet-0" + hex_digits(self.rng, 16),
             },
             {
-                "requestId": _uuid(self.rng),
-                "reservationId": "r-0" + _hex(self.rng, 16),
+                "requestId": random_uuid(self.rng),
+                "reservationId": "r-0" + hex_digits(self.rng, 16),
                 "ownerId": environment.ACCOUNT_ID,
                 "instancesSet": {
                     "items": [
@@ -395,23 +386,18 @@ class _Day:
                 "resourcesSet": {"items": [{"resourceId": instance}]},
                 "tagSet": {"items": [{"key": "team", "value": "platform"}]},
             },
-            {"requestId": _uuid(self.rng), "_return": True},
+            {"requestId": random_uuid(self.rng), "_return": True},
             False,
         )
         call(
             "StopInstances",
             {
-                "instancesSet": {"items": [{"instanceId": "i-0" + _hex(self.rng, 16)}]},
+                "instancesSet": {"items": [{"instanceId": "i-0" + hex_digits(self.rng, 16)}]},
                 "force": False,
             },
             None,
             False,
         )
-
-
-def _uuid(rng: random.Random) -> str:
-    h = _hex(rng, 32)
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
 
 def background(

@@ -14,6 +14,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from imagehunt.emulate import benign, environment
+from imagehunt.emulate.ids import (
+    CONTAINER_SHIM,
+    base32_upper,
+    hex_digits,
+    new_container,
+    random_uuid,
+)
 from imagehunt.emulate.steps import (
     CloudCall,
     Connection,
@@ -28,7 +35,6 @@ from imagehunt.emulate.steps import (
 )
 
 BASE_TIME = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
-SHIM = "/usr/bin/containerd-shim-runc-v2"
 ATTACK_IMAGES = {1: "docker123321/tomcat:latest", 3: "alpineos/dockerapi:latest"}
 WINDOWS_FORMATS = frozenset({"winlogbeat"})
 KUBERNETES_FORMATS = frozenset({"k8s"})
@@ -64,14 +70,6 @@ class Scenario:
         )
 
 
-def _hex(rng: random.Random, digits: int) -> str:
-    return "".join(rng.choice("0123456789abcdef") for _ in range(digits))
-
-
-def _alnum_upper(rng: random.Random, count: int) -> str:
-    return "".join(rng.choice("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567") for _ in range(count))
-
-
 def _monero_address(rng: random.Random) -> str:
     """A standard Monero address shape: 95 base58 characters starting with 4."""
     base58 = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
@@ -97,16 +95,7 @@ class _Attack:
         return self.start + timedelta(seconds=seconds)
 
     def container(self, image: str, env: tuple[str, ...] = ()) -> Container:
-        kubernetes = self.fmt in KUBERNETES_FORMATS
-        name = image.split("/")[-1].split(":")[0].replace(".", "-")
-        suffix = _hex(self.rng, 5) if kubernetes else str(self.rng.randint(1, 99))
-        return Container(
-            id=_hex(self.rng, 64),
-            name=f"{name}-{suffix}",
-            image=image,
-            env=("PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", *env),
-            runtime="containerd" if kubernetes else "docker",
-        )
+        return new_container(self.rng, image, env, self.fmt in KUBERNETES_FORMATS)
 
     def in_container(
         self, container: Container, pid: int, args: tuple[str, ...], executable: str
@@ -116,9 +105,9 @@ class _Attack:
             ppid=self.shim_pid,
             executable=executable,
             args=args,
-            parent_executable=SHIM,
+            parent_executable=CONTAINER_SHIM,
             parent_args=(
-                SHIM,
+                CONTAINER_SHIM,
                 "-namespace",
                 "moby",
                 "-id",
@@ -239,7 +228,7 @@ class _Attack:
         command = ("wget", "-q", "-O", "/tmp/.x/xmrig", url)
         pid = self.rng.randint(20000, 40000)
         process = self.in_container(container, pid, command, "/usr/bin/wget")
-        digest = "sha256:" + _hex(self.rng, 64)
+        digest = "sha256:" + hex_digits(self.rng, 64)
         return [
             ImagePull(self.at(0), self.host, True, image, digest),
             self.start_container(6.5, container, command),
@@ -260,10 +249,10 @@ class _Attack:
     def test4(self) -> list[Step]:
         user = "ci-deployer"
         arn = f"arn:aws:iam::{environment.ACCOUNT_ID}:user/{user}"
-        key = "AKIA" + _alnum_upper(self.rng, 16)
+        key = "AKIA" + base32_upper(self.rng, 16)
         caller = self.rng.choice(environment.CALLER_IPS)
         agent = "aws-cli/2.17.20 md/awscrt#0.20.11 ua/2.0 os/linux#6.8.0 md/arch#x86_64"
-        instance = "i-0" + _hex(self.rng, 16)
+        instance = "i-0" + hex_digits(self.rng, 16)
         common = {
             "host": self.host,
             "attack": True,
@@ -290,8 +279,8 @@ class _Attack:
                 "disableApiStop": False,
             },
             response={
-                "requestId": _uuid(self.rng),
-                "reservationId": "r-0" + _hex(self.rng, 16),
+                "requestId": random_uuid(self.rng),
+                "reservationId": "r-0" + hex_digits(self.rng, 16),
                 "ownerId": environment.ACCOUNT_ID,
                 "groupSet": {},
                 "instancesSet": {
@@ -307,8 +296,8 @@ class _Attack:
                     ]
                 },
             },
-            event_id=_uuid(self.rng),
-            request_id=_uuid(self.rng),
+            event_id=random_uuid(self.rng),
+            request_id=random_uuid(self.rng),
             **common,  # type: ignore[arg-type]
         )
         stop = CloudCall(
@@ -316,7 +305,7 @@ class _Attack:
             event_name="StopInstances",
             request={"instancesSet": {"items": [{"instanceId": instance}]}, "force": False},
             response={
-                "requestId": _uuid(self.rng),
+                "requestId": random_uuid(self.rng),
                 "instancesSet": {
                     "items": [
                         {
@@ -327,14 +316,14 @@ class _Attack:
                     ]
                 },
             },
-            event_id=_uuid(self.rng),
-            request_id=_uuid(self.rng),
+            event_id=random_uuid(self.rng),
+            request_id=random_uuid(self.rng),
             **common,  # type: ignore[arg-type]
         )
         return [run, stop]
 
     def test5(self) -> list[Step]:
-        key_id = "AKIA" + _alnum_upper(self.rng, 16)
+        key_id = "AKIA" + base32_upper(self.rng, 16)
         secret = _secret(self.rng)
         env = (
             f"AWS_ACCESS_KEY_ID={key_id}",
@@ -371,11 +360,6 @@ class _Attack:
                 outcome="established",
             ),
         ]
-
-
-def _uuid(rng: random.Random) -> str:
-    h = _hex(rng, 32)
-    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
 
 
 def _rng(seed: int, fmt: str, test: int | None, part: str) -> random.Random:

@@ -90,9 +90,23 @@ def correlation_steps(rule: PackRule, pack: RulePack) -> list[list[str]]:
     return [[pack.by_ref(n).id for n in step] for step in names]
 
 
-def chain_sql(steps: int, span_seconds: int, ordered: bool, groups: int) -> str:
-    aliases = [f"s{i}" for i in range(steps)]
-    joins = [f"{MATCHES_TABLE} AS s0"]
+def chain_sql(
+    steps: int,
+    span_seconds: int,
+    ordered: bool,
+    groups: int,
+    *,
+    table: str = MATCHES_TABLE,
+    carry: Sequence[str] = (),
+) -> str:
+    """Per first-step match, its best chain: columns ``k0``..``kN``, ``carry``, same_process.
+
+    ``table`` holds the matches (key, step, ts, entity_id, pid, g0..); ``carry`` names more of
+    its columns to return from the first step. Best: one process did every step, then the
+    earliest last step, then the lowest keys. The ranking is a subquery, not QUALIFY, so the
+    same text runs on DuckDB and Spark SQL.
+    """
+    joins = [f"{table} AS s0"]
     for i in range(1, steps):
         cond = [f"s{i}.step = {i}"]
         cond += [f"s{i}.g{g} = s0.g{g}" for g in range(groups)]
@@ -102,21 +116,22 @@ def chain_sql(steps: int, span_seconds: int, ordered: bool, groups: int) -> str:
             cond.append(f"s{i}.ts >= s0.ts - INTERVAL {span_seconds} SECOND")
         cond.append(f"s{i}.ts <= s0.ts + INTERVAL {span_seconds} SECOND")
         cond.append(f"s{i}.key <> s0.key")
-        joins.append(f"JOIN {MATCHES_TABLE} AS s{i} ON " + " AND ".join(cond))
+        joins.append(f"JOIN {table} AS s{i} ON " + " AND ".join(cond))
     same = " AND ".join(
         f"((s{i}.entity_id IS NOT NULL AND s{i}.entity_id = s0.entity_id) OR "
         f"(s{i}.pid IS NOT NULL AND s{i}.pid = s0.pid))"
         for i in range(1, steps)
     )
-    keys = ", ".join(f"{a}.key AS k{i}" for i, a in enumerate(aliases))
-    last = f"s{steps - 1}.ts"
+    keys = [f"k{i}" for i in range(steps)]
+    inner = ", ".join(f"s{i}.key AS k{i}" for i in range(steps))
+    inner += "".join(f", s0.{column} AS {column}" for column in carry)
+    order = ", ".join(f"s{i}.key" for i in range(steps))
+    outer = ", ".join([*keys, *carry, "same_process"])
     return (
-        f"SELECT {keys}, coalesce({same}, false) AS same_process FROM {' '.join(joins)} "
-        "WHERE s0.step = 0 "
-        f"QUALIFY row_number() OVER (PARTITION BY s0.key "
-        f"ORDER BY coalesce({same}, false) DESC, {last}, "
-        + ", ".join(f"{a}.key" for a in aliases)
-        + ") = 1 ORDER BY k0"
+        f"SELECT {outer} FROM (SELECT {inner}, coalesce({same}, false) AS same_process, "
+        f"row_number() OVER (PARTITION BY s0.key ORDER BY coalesce({same}, false) DESC, "
+        f"s{steps - 1}.ts, {order}) AS ih_rank FROM {' '.join(joins)} WHERE s0.step = 0) "
+        "WHERE ih_rank = 1"
     )
 
 
@@ -162,7 +177,7 @@ def correlate(
     con.register(MATCHES_TABLE, table)
     try:
         ordered = sigma.type is SigmaCorrelationType.TEMPORAL_ORDERED
-        sql = chain_sql(len(steps), span, ordered, groups)
+        sql = chain_sql(len(steps), span, ordered, groups) + " ORDER BY k0"
         result = con.execute(sql).fetchall()
     finally:
         con.unregister(MATCHES_TABLE)

@@ -12,6 +12,7 @@ import pytest
 
 from imagehunt.emulate.formats import auditd
 from imagehunt.emulate.steps import Connection
+from support.emulate_common import Scenario, at, read_back
 from support.emulate_steps_hostlogs import (
     CURL,
     POOL_IP,
@@ -19,10 +20,7 @@ from support.emulate_steps_hostlogs import (
     SHIM,
     WEB,
     XMRIG,
-    Scenario,
-    at,
     linux_scenario,
-    read_back,
     windows_scenario,
 )
 

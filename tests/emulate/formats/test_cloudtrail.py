@@ -12,16 +12,15 @@ import pytest
 
 from imagehunt.emulate.formats import cloudtrail
 from support.corpus import corpus_dir
+from support.emulate_common import at, read_back
 from support.emulate_steps_infra import (
     ACCOUNT,
     COMMUNITY_AMI,
     ROLE_ARN,
     RUN_REQUEST_ID,
     USER_ARN,
-    at,
     cloud_scenario,
     network_scenario,
-    read_back,
 )
 
 # Record fields CloudTrail's record-contents reference marks "Optional: False" for

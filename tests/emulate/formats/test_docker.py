@@ -10,15 +10,13 @@ from typing import Any
 import pytest
 
 from imagehunt.emulate.formats import docker
+from support.emulate_common import T0, at, read_back
 from support.emulate_steps_infra import (
     APP,
     EXEC_CURL,
     MINER,
-    T0,
-    at,
     docker_scenario,
     k8s_scenario,
-    read_back,
 )
 
 CONTAINER_KEYS = ["status", "id", "from", "Type", "Action", "Actor", "scope", "time", "timeNano"]

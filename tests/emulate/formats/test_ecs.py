@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from imagehunt.emulate.formats import ecs
+from support.emulate_common import read_back
 from support.emulate_steps_hostlogs import (
     APP_CONTAINER,
     CURL,
@@ -15,7 +16,6 @@ from support.emulate_steps_hostlogs import (
     WEB,
     XMRIG,
     linux_scenario,
-    read_back,
     windows_scenario,
 )
 

@@ -9,6 +9,7 @@ from typing import Any
 
 from imagehunt.emulate.formats import falco
 from imagehunt.emulate.steps import Connection, ProcessStart
+from support.emulate_common import Scenario, at, read_back
 from support.emulate_steps_hostlogs import (
     APP_CONTAINER,
     CURL,
@@ -16,10 +17,7 @@ from support.emulate_steps_hostlogs import (
     POOL_IP,
     WEB,
     XMRIG,
-    Scenario,
-    at,
     linux_scenario,
-    read_back,
     windows_scenario,
 )
 

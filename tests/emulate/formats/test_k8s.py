@@ -10,6 +10,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 from imagehunt.emulate.formats import k8s
+from support.emulate_common import at, read_back
 from support.emulate_steps_infra import (
     NODE,
     POD_CURL,
@@ -17,10 +18,8 @@ from support.emulate_steps_infra import (
     POD_NAME,
     SERVICE_ACCOUNT,
     XMRIG_ARGS,
-    at,
     docker_scenario,
     k8s_scenario,
-    read_back,
 )
 
 EVENT_KEYS = [

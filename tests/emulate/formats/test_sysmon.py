@@ -9,6 +9,7 @@ from pathlib import Path
 
 from imagehunt.emulate.formats import sysmon
 from imagehunt.emulate.steps import ProcessStart
+from support.emulate_common import Scenario, at, read_back
 from support.emulate_steps_hostlogs import (
     CURL,
     POOL_IP,
@@ -16,10 +17,7 @@ from support.emulate_steps_hostlogs import (
     SHIM,
     WEB,
     XMRIG,
-    Scenario,
-    at,
     linux_scenario,
-    read_back,
     windows_scenario,
 )
 

@@ -7,12 +7,12 @@ from pathlib import Path
 from typing import Any
 
 from imagehunt.emulate.formats import winlogbeat
+from support.emulate_common import read_back
 from support.emulate_steps_hostlogs import (
     POOL_IP,
     WIN_CURL,
     WIN_EDGE,
     linux_scenario,
-    read_back,
     windows_scenario,
 )
 

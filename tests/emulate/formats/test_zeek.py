@@ -6,14 +6,13 @@ import re
 from pathlib import Path
 
 from imagehunt.emulate.formats import zeek
+from support.emulate_common import at, read_back
 from support.emulate_steps_infra import (
     DOCKER_HOST,
     POOL_IP,
-    at,
     cloud_scenario,
     k8s_scenario,
     network_scenario,
-    read_back,
 )
 
 UID = re.compile(r"^C[0-9A-Za-z]{17}$")
