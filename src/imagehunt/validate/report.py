@@ -51,6 +51,7 @@ def print_table(matrix: Matrix, console: Console, eql_error: str) -> None:
         "rules fired",
         "first evidence",
         "seed AQL",
+        "seed EQL as written",
         "seed EQL (intended)",
     ):
         table.add_column(column, overflow="fold")
@@ -63,6 +64,7 @@ def print_table(matrix: Matrix, console: Console, eql_error: str) -> None:
             _fired(cell),
             evidence or "-",
             cell.baselines.aql,
+            cell.baselines.eql_as_written,
             cell.baselines.eql_intended,
         )
     console.print(table)
