@@ -42,6 +42,7 @@ def demo() -> None:
     report_run(err, outcome, [*pack.errors, *outcome.rule_errors])
     err.print(
         f"\n{outcome.events} events scanned. Next: `imagehunt scan YOUR_LOGS -f jsonl`, "
-        "`imagehunt rules show miner_then_pool`.",
+        "`imagehunt rules show miner_then_pool`, `imagehunt validate` (coverage of the five "
+        "atomic tests).",
         highlight=False,
     )
