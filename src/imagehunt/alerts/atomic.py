@@ -10,15 +10,21 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
+from imagehunt.errors import UsageError
+
 
 def write_atomic(target: Path, write: Callable[[TextIO], None]) -> None:
     """Call ``write`` on a UTF-8 text file (``newline=""``) that replaces ``target`` on success.
 
     On any error the temp file is removed and ``target`` is left as it was. New files get the
-    usual umask permissions; an existing target keeps its mode.
+    usual umask permissions; an existing target keeps its mode. A file that cannot be written
+    (missing folder, no permission, a folder in the way, a full disk) is a UsageError naming it.
     """
     target = Path(os.path.realpath(target))
-    tmp, fd = _create_temp(target)
+    try:
+        tmp, fd = _create_temp(target)
+    except OSError as exc:
+        raise _cannot_write(target, exc) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
             write(handle)
@@ -27,11 +33,21 @@ def write_atomic(target: Path, write: Callable[[TextIO], None]) -> None:
         with contextlib.suppress(FileNotFoundError):
             os.chmod(tmp, stat.S_IMODE(os.stat(target).st_mode))
         os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise _cannot_write(target, exc) from None
         raise
     _fsync_dir(target.parent)
+
+
+def _cannot_write(target: Path, exc: OSError) -> UsageError:
+    return UsageError(
+        f"cannot write the output: {exc.strerror or exc}",
+        file=target,
+        hint="check that the folder exists and is writable",
+    )
 
 
 def _create_temp(target: Path) -> tuple[Path, int]:
