@@ -97,17 +97,21 @@ def run_scan(
             rule = compiled[index].rule
             if rule.context_only or rule.id not in pack.selected:
                 continue
+            if rule.assessment != "cloud_image_launch":
+                alerts.append(single_alert(rule, event, pack.version))
+                continue
+            # assessed first: most launches are routine and build no alert at all
+            verdict = assess_launch(event.fields, images, config.cloud)
+            if verdict.level is None:
+                continue
             alert = single_alert(rule, event, pack.version)
-            if rule.assessment == "cloud_image_launch":
-                verdict = assess_launch(event.fields, images, config.cloud)
-                if verdict.level is None:
-                    continue
-                alert = replace(
+            alerts.append(
+                replace(
                     alert,
                     rule=replace(alert.rule, level=verdict.level),
                     summary=f"{alert.summary}: {'; '.join(verdict.reasons)}",
                 )
-            alerts.append(alert)
+            )
     for corr in correlations:
         sigma_group = list(corr.sigma.group_by or [])  # type: ignore[union-attr]
         try:

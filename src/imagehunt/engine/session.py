@@ -70,6 +70,10 @@ def connect(
     if memory_limit:
         config["memory_limit"] = memory_limit
     con = duckdb.connect(":memory:", config=config)
+    # stdout carries the results: DuckDB's own progress bar must never print there
+    # (progress_bar_time turns the bar back on, so printing is switched off as well)
+    con.execute("SET enable_progress_bar = false")
+    con.execute("SET enable_progress_bar_print = false")
     for macro in MACROS:
         con.execute(macro)
     return con
