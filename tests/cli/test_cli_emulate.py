@@ -50,3 +50,12 @@ def test_a_format_the_test_does_not_exist_in_is_a_usage_error(
 
 def test_unknown_test_number_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
     assert run_cli(["emulate", "6"], capsys).code == 2
+
+
+def test_help_lists_each_tests_formats_as_the_data_says(capsys: pytest.CaptureFixture[str]) -> None:
+    from imagehunt.emulate.tests import TESTS
+
+    text = run_cli(["emulate", "--help"], capsys).out
+    for test in TESTS:
+        line = next(x for x in text.splitlines() if x.strip().startswith(f"{test.number} "))
+        assert line.rstrip().endswith(", ".join(test.formats)), line
