@@ -22,7 +22,7 @@ from sigma.correlations import SigmaCorrelationRule
 from sigma.exceptions import SigmaError, SigmaRuleLocation
 from sigma.rule import SigmaRule
 
-from imagehunt import __version__
+from imagehunt import __version__, safe_yaml
 from imagehunt.alerts.model import LEVELS, RuleRef, level_rank
 from imagehunt.errors import RuleError, UsageError
 
@@ -96,17 +96,7 @@ def pack_version(paths: Iterable[Path]) -> str:
 
 def _documents(text: str) -> list[tuple[int, Any]]:
     """YAML documents of a file with the 1-based line each starts on (safe loader only)."""
-    docs: list[tuple[int, Any]] = []
-    loader = yaml.SafeLoader(text)
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            docs.append((node.start_mark.line + 1, loader.construct_document(node)))
-    finally:
-        loader.dispose()
-    return docs
+    return safe_yaml.documents(text)
 
 
 def _error_line(text: str, doc_line: int, message: str) -> int:

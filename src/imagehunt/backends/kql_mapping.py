@@ -12,8 +12,9 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any
 
-import yaml
 from sigma.rule import SigmaLogSource
+
+from imagehunt import safe_yaml
 
 MAPPING_FILE = "pipelines/sentinel_asim.yml"
 FORMS = ("plain", "basename", "tokens", "json_key")
@@ -100,7 +101,7 @@ def parse_mapping(data: dict[str, Any]) -> Mapping:
 def load_mapping() -> Mapping:
     """The shipped mapping."""
     text = (files("imagehunt") / MAPPING_FILE).read_text(encoding="utf-8")
-    return parse_mapping(yaml.safe_load(text))
+    return parse_mapping(safe_yaml.load(text))
 
 
 def table_key(logsource: SigmaLogSource) -> str | None:

@@ -34,7 +34,6 @@ from dataclasses import dataclass
 from importlib.resources import files
 from typing import Any, ClassVar
 
-import yaml
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
@@ -63,7 +62,7 @@ from sigma.types import (
     SpecialChars,
 )
 
-from imagehunt import schema
+from imagehunt import safe_yaml, schema
 from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.qradar_regex import search_to_java, wildcard_to_java
 from imagehunt.backends.sigma_values import integer_text
@@ -113,7 +112,7 @@ class QRadarMapping:
 def mapping() -> QRadarMapping:
     """The QRadar field mapping, log source types and window (read once)."""
     text = (files("imagehunt") / "pipelines" / "qradar.yml").read_text(encoding="utf-8")
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = safe_yaml.load(text)
     return QRadarMapping(
         table=str(data["table"]),
         window=str(data["window"]),

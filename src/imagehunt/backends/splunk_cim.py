@@ -7,9 +7,9 @@ from functools import cache
 from importlib.resources import files
 from typing import Any
 
-import yaml
 from sigma.processing.pipeline import ProcessingPipeline
 
+from imagehunt import safe_yaml
 from imagehunt.pipelines import placeholder_pipeline
 
 PIPELINE_FILE = "splunk_cim.yml"
@@ -37,7 +37,7 @@ class Dataset:
 
 def _document(name: str = PIPELINE_FILE) -> dict[str, Any]:
     text = (files("imagehunt") / "pipelines" / name).read_text(encoding="utf-8")
-    document: dict[str, Any] = yaml.safe_load(text)
+    document: dict[str, Any] = safe_yaml.load(text)
     return document
 
 

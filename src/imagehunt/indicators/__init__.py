@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from imagehunt import safe_yaml
 from imagehunt.errors import RuleError
 
 
@@ -30,7 +31,7 @@ class IndicatorList:
 
 def _load_file(path: Path) -> IndicatorList:
     try:
-        doc: Any = yaml.safe_load(path.read_text(encoding="utf-8"))
+        doc: Any = safe_yaml.load(path.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise RuleError(f"cannot read indicator list: {exc}", file=path) from exc
     if not isinstance(doc, dict) or not isinstance(doc.get("values"), list):

@@ -11,6 +11,7 @@ from importlib.resources import files
 
 from sigma.processing.pipeline import ProcessingPipeline
 
+from imagehunt import safe_yaml
 from imagehunt.indicators import placeholder_values
 from imagehunt.pipelines.regex_placeholders import regex_placeholder_item
 
@@ -18,7 +19,7 @@ from imagehunt.pipelines.regex_placeholders import regex_placeholder_item
 def load_pipeline(target: str = "ecs") -> ProcessingPipeline:
     """The pipeline for ``target`` with indicator lists as placeholder variables."""
     text = (files("imagehunt") / "pipelines" / f"{target}.yml").read_text(encoding="utf-8")
-    return placeholder_pipeline() + ProcessingPipeline.from_yaml(text)
+    return placeholder_pipeline() + ProcessingPipeline.from_dict(safe_yaml.load(text))
 
 
 def placeholder_pipeline() -> ProcessingPipeline:

@@ -9,6 +9,7 @@ read the same way.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -37,6 +38,12 @@ def value_to_regex(value: str | int) -> str:
 
 def alternation(values: Sequence[str | int]) -> str:
     """``(?:v1|v2|…)``, longest values first so that prefixes do not shadow longer names."""
+    return _alternation(tuple(values))
+
+
+@functools.lru_cache(maxsize=64)
+def _alternation(values: tuple[str | int, ...]) -> str:
+    # the typosquat lists hold thousands of values and several rules expand them
     ordered = sorted({value_to_regex(v) for v in values}, key=lambda s: (-len(s), s))
     return "(?:" + "|".join(ordered) + ")"
 

@@ -14,6 +14,7 @@ from typing import Any
 
 import yaml
 
+from imagehunt import safe_yaml
 from imagehunt.errors import RuleError
 
 _FOLDER = "baselines"
@@ -78,7 +79,7 @@ class ElasticSeed:
 def _load(name: str) -> tuple[str, dict[str, Any]]:
     resource = files("imagehunt") / _FOLDER / name
     try:
-        doc: Any = yaml.safe_load(resource.read_text(encoding="utf-8"))
+        doc: Any = safe_yaml.load(resource.read_text(encoding="utf-8"))
     except (OSError, yaml.YAMLError) as exc:
         raise RuleError(f"cannot read seed baseline: {exc}", file=str(resource)) from exc
     if not isinstance(doc, dict):
