@@ -11,10 +11,11 @@ from __future__ import annotations
 import hashlib
 import random
 import uuid
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Protocol
 
-from imagehunt.emulate.steps import Host, Process, Step
+from imagehunt.emulate.steps import ContainerStart, Host, Process, Step
 
 
 class ScenarioLike(Protocol):
@@ -108,3 +109,29 @@ def split_image(reference: str) -> tuple[str, str]:
 def lines(records: list[str]) -> str:
     """The file text: one record per line, each ending with a newline."""
     return "".join(record + "\n" for record in records)
+
+
+class ExecTracker:
+    """Which process starts in containers are execs (``docker exec``, ``kubectl exec``).
+
+    A container's entry command is started by the runtime, and the children of a process
+    already seen in the container are its own forks: neither goes through the exec API.
+    """
+
+    def __init__(self, steps: Iterable[Step], runtime: str) -> None:
+        self.runtime = runtime
+        self.entry_commands = {
+            s.container.id: s.command for s in steps if isinstance(s, ContainerStart)
+        }
+        self.container_pids: dict[str, set[int]] = {}
+
+    def is_exec(self, process: Process) -> bool:
+        """True for a process an exec API call started; remembers it for its children."""
+        container = process.container
+        if container is None or container.runtime != self.runtime:
+            return False
+        pids = self.container_pids.setdefault(container.id, set())
+        is_entry = self.entry_commands.get(container.id) == process.args
+        is_child = process.ppid in pids
+        pids.add(process.pid)
+        return not (is_entry or is_child)

@@ -30,7 +30,14 @@ from typing import Any
 
 import orjson
 
-from imagehunt.emulate.formats import ScenarioLike, digest, epoch_nanos, lines, seeded_random
+from imagehunt.emulate.formats import (
+    ExecTracker,
+    ScenarioLike,
+    digest,
+    epoch_nanos,
+    lines,
+    seeded_random,
+)
 from imagehunt.emulate.steps import Container, ContainerStart, Host, ImagePull, ProcessStart
 
 FORMAT = "docker"
@@ -86,14 +93,11 @@ class _Writer:
         self.seed = scenario.seed
         self.random: random.Random = seeded_random(scenario, FORMAT)
         self.events: list[_Event] = []
-        self.entry_commands: dict[str, tuple[str, ...]] = {}
-        self.container_pids: dict[str, set[int]] = {}
+        self.execs = ExecTracker(scenario.steps, "docker")
         self.other_runtime_images: set[tuple[str, str]] = set()
         for step in scenario.steps:
-            if isinstance(step, ContainerStart):
-                self.entry_commands[step.container.id] = step.command
-                if step.container.runtime != "docker":
-                    self.other_runtime_images.add((step.host.name, step.container.image))
+            if isinstance(step, ContainerStart) and step.container.runtime != "docker":
+                self.other_runtime_images.add((step.host.name, step.container.image))
 
     def _emit(self, when: datetime, message: dict[str, Any]) -> None:
         nanos = epoch_nanos(when)
@@ -149,13 +153,7 @@ class _Writer:
     def process(self, step: ProcessStart) -> None:
         process = step.process
         container = process.container
-        if container is None or container.runtime != "docker":
-            return
-        pids = self.container_pids.setdefault(container.id, set())
-        is_entry = self.entry_commands.get(container.id) == process.args
-        is_child = process.ppid in pids
-        pids.add(process.pid)
-        if is_entry or is_child:
+        if container is None or not self.execs.is_exec(process):
             return
         exec_id = "".join(self.random.choice("0123456789abcdef") for _ in range(64))
         command = exec_command(process.args)

@@ -34,7 +34,7 @@ from urllib.parse import quote_plus
 
 import orjson
 
-from imagehunt.emulate.formats import ScenarioLike, lines, seeded_random
+from imagehunt.emulate.formats import ExecTracker, ScenarioLike, lines, seeded_random
 from imagehunt.emulate.steps import ContainerStart, Process, ProcessStart
 
 FORMAT = "k8s"
@@ -189,13 +189,11 @@ class _Writer:
         self.random: random.Random = seeded_random(scenario, FORMAT)
         self.events: list[tuple[datetime, int, str]] = []
         self.pods: dict[str, _Pod] = {}
-        self.entry_commands: dict[str, tuple[str, ...]] = {}
-        self.container_pids: dict[str, set[int]] = {}
+        self.execs = ExecTracker(scenario.steps, "containerd")
         for step in scenario.steps:
             if isinstance(step, ContainerStart) and step.pod:
                 container = step.container
                 self.pods[container.id] = _Pod(step.pod, step.namespace, container.name, step.user)
-                self.entry_commands[container.id] = step.command
 
     def _uuid(self) -> str:
         return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
@@ -249,13 +247,7 @@ class _Writer:
     def process(self, step: ProcessStart) -> None:
         process = step.process
         container = process.container
-        if container is None or container.runtime != "containerd":
-            return
-        pids = self.container_pids.setdefault(container.id, set())
-        is_entry = self.entry_commands.get(container.id) == process.args
-        is_child = process.ppid in pids
-        pids.add(process.pid)
-        if is_entry or is_child:
+        if container is None or not self.execs.is_exec(process):
             return
         pod = self.pods.get(container.id) or _Pod(
             container.name, "default", container.name, "kubernetes-admin"
