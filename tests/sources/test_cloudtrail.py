@@ -582,3 +582,56 @@ def test_corpus_logstash_and_elastic_files() -> None:
     (elastic,) = read_rows(folder / "elastic_integrations_test-run-instances-json.log")[0]
     assert elastic["aws.ec2.image_ids"] == ["ami-00a4cd63f089232e0"]
     assert elastic["aws.ec2.instance_type"] == "t1.micro"
+
+
+# ---- launches from a launch template ---------------------------------------------------------
+def _template_launch(response: Any) -> dict[str, Any]:
+    return record(
+        requestParameters={
+            "instancesSet": {"items": [{"minCount": 3, "maxCount": 3}]},
+            "launchTemplate": {"launchTemplateId": "lt-0abc1234def567890", "version": "$Latest"},
+        },
+        responseElements=response,
+    )
+
+
+def test_a_template_launch_takes_image_and_type_from_the_launched_instances() -> None:
+    launched = {
+        "instancesSet": {
+            "items": [
+                {"instanceId": f"i-0{n}", "imageId": "ami-0aa11bb22cc33dd44", "instanceType": t}
+                for n, t in ((1, "c6i.large"), (2, "c6i.large"), (3, "c6i.large"))
+            ]
+        }
+    }
+    values = cloudtrail_fields.record_values(_template_launch(launched))
+    assert values["aws.ec2.image_ids"] == ["ami-0aa11bb22cc33dd44"]
+    assert values["aws.ec2.instance_type"] == "c6i.large"
+    assert values["aws.ec2.instance_count"] == 3
+
+
+def test_a_failed_template_launch_names_no_image() -> None:
+    values = cloudtrail_fields.record_values(_template_launch(None))
+    assert "aws.ec2.image_ids" not in values and "aws.ec2.instance_type" not in values
+    assert values["aws.ec2.instance_count"] == 3
+
+
+def test_the_request_image_wins_over_the_response() -> None:
+    rec = record(
+        requestParameters={"instancesSet": {"items": [{"imageId": "ami-0request00000000a"}]}},
+        responseElements={"instancesSet": {"items": [{"imageId": "ami-0other000000000b"}]}},
+    )
+    assert cloudtrail_fields.record_values(rec)["aws.ec2.image_ids"] == ["ami-0request00000000a"]
+
+
+def test_mixed_instance_types_in_a_response_set_no_type() -> None:
+    launched = {
+        "instancesSet": {
+            "items": [
+                {"imageId": "ami-0aa11bb22cc33dd44", "instanceType": "c6i.large"},
+                {"imageId": "ami-0aa11bb22cc33dd44", "instanceType": "p3.2xlarge"},
+            ]
+        }
+    }
+    values = cloudtrail_fields.record_values(_template_launch(launched))
+    assert "aws.ec2.instance_type" not in values

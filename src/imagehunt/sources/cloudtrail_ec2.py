@@ -50,14 +50,25 @@ def _count(value: Any) -> int | None:
     return None
 
 
-def run_instances(params: dict[str, Any]) -> dict[str, Any]:
-    """RunInstances: image ids, instance type, requested count (maxCount, else minCount)."""
+def run_instances(params: dict[str, Any], response: Any = None) -> dict[str, Any]:
+    """RunInstances: image ids, instance type, requested count (maxCount, else minCount).
+
+    A launch from a launch template (autoscaling groups, most fleets) names no image in the
+    request; the response's instances do, so they fill in the image ids and the instance
+    type when the request has none.
+    """
     items = set_items(params.get("instancesSet"))
+    launched = set_items(response.get("instancesSet")) if isinstance(response, dict) else []
     values: dict[str, Any] = {}
     images = _texts([item.get("imageId") for item in items] + [params.get("imageId")])
+    if not images:
+        images = _texts([item.get("imageId") for item in launched])
     if images:
         values["aws.ec2.image_ids"] = images
     instance_type = params.get("instanceType")
+    if not (isinstance(instance_type, str) and instance_type):
+        types = _texts([item.get("instanceType") for item in launched])
+        instance_type = types[0] if len(types) == 1 else None
     if isinstance(instance_type, str) and instance_type:
         values["aws.ec2.instance_type"] = instance_type
     counts = [_count(item.get("maxCount", item.get("minCount"))) for item in items]
@@ -112,9 +123,11 @@ _BY_ACTION = {
 }
 
 
-def ec2_details(source: Any, action: Any, params: Any) -> dict[str, Any]:
+def ec2_details(source: Any, action: Any, params: Any, response: Any = None) -> dict[str, Any]:
     """Schema values of the EC2 details of one record ({} for other services or no request)."""
     if source != EC2_SOURCE or not isinstance(params, dict):
         return {}
+    if action == "RunInstances":
+        return run_instances(params, response)
     extract = _BY_ACTION.get(action, other_image_call) if isinstance(action, str) else None
     return extract(params) if extract is not None else {}

@@ -62,5 +62,7 @@ def elastic_values(doc: dict[str, Any]) -> dict[str, Any]:
         ("cloud.provider", "aws"),
     ):
         values.setdefault(name, constant)
-    values.update(ec2_details(values.get("event.provider"), values.get("event.action"), request))
+    values.update(
+        ec2_details(values.get("event.provider"), values.get("event.action"), request, response)
+    )
     return values

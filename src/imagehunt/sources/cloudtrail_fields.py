@@ -88,6 +88,11 @@ def record_values(record: dict[str, Any]) -> dict[str, Any]:
         "aws.cloudtrail.response_elements": json_text(record.get("responseElements")),
     }
     values.update(
-        ec2_details(record["eventSource"], record["eventName"], record.get("requestParameters"))
+        ec2_details(
+            record["eventSource"],
+            record["eventName"],
+            record.get("requestParameters"),
+            record.get("responseElements"),
+        )
     )
     return values
