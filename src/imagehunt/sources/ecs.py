@@ -15,7 +15,7 @@ Two paths, same rows:
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,10 +53,12 @@ def _leaf_type(fld: schema.Field) -> str:
     return "JSON" if fld.is_array else "VARCHAR"
 
 
-def _column_tree() -> dict[str, Any]:
-    """Nested dict of key -> subtree or leaf type covering every splitting of every field."""
+def _column_tree(names: Iterable[str] | None = None) -> dict[str, Any]:
+    """Nested dict of key -> subtree or leaf type covering every splitting of every field
+    (of the fields ``names`` only, when given: the JSON reader then parses less)."""
     tree: dict[str, Any] = {}
-    for fld in schema.FIELDS:
+    fields = schema.FIELDS if names is None else [schema.field(n) for n in names]
+    for fld in fields:
         for keys in _splittings(fld.name.split(".")):
             node = tree
             for key in keys[:-1]:
@@ -72,9 +74,10 @@ def _type_sql(node: dict[str, Any] | str) -> str:
     return f"STRUCT({inner})"
 
 
-def read_ndjson_columns() -> str:
-    """The ``columns={...}`` argument of read_ndjson: explicit, from schema.py."""
-    tree = _column_tree()
+def read_ndjson_columns(names: Iterable[str] | None = None) -> str:
+    """The ``columns={...}`` argument of read_ndjson: explicit, from schema.py (all fields,
+    or the fields ``names``)."""
+    tree = _column_tree(names)
     return (
         "{"
         + ", ".join(f"{sql_string(k)}: {sql_string(_type_sql(v))}" for k, v in tree.items())
@@ -145,7 +148,10 @@ def fast_codes_sql(path: Path, needed: Sequence[str], flag: str) -> str:
     ``preserve_insertion_order``, returns the codes in file order: the n-th code is the n-th
     row. The session disables the IN-list-to-join rewrite, the one operator that reorders.
     """
-    raw_cols = ", ".join(f"{sql_identifier(k)} AS {_raw(k)}" for k in _column_tree())
+    # Only the keys the needed fields (and the time) come from are declared: the reader
+    # parses nothing else (measured: 3.45 s -> 3.23 s for the pack's query on 1M events).
+    read = ["@timestamp", *needed]
+    raw_cols = ", ".join(f"{sql_identifier(k)} AS {_raw(k)}" for k in _column_tree(read))
     computed = ", ".join(f"{field_sql(schema.field(n))} AS {sql_identifier(n)}" for n in needed)
     # A row is "empty" when every raw column the needed fields come from is NULL: invalid
     # lines are all NULL; valid lines caught by this are re-checked in Python and not reported.
@@ -154,7 +160,7 @@ def fast_codes_sql(path: Path, needed: Sequence[str], flag: str) -> str:
     )
     empty = " AND ".join(f"{root} IS NULL" for root in roots)
     reader = (
-        f"read_ndjson({sql_string(str(path))}, columns={read_ndjson_columns()}, "
+        f"read_ndjson({sql_string(str(path))}, columns={read_ndjson_columns(read)}, "
         "records=true, ignore_errors=true, format='newline_delimited', "
         f"compression='{'gzip' if is_gzip(path) else 'none'}', "
         f"maximum_object_size={MAX_LINE_BYTES})"
