@@ -26,12 +26,9 @@ from typing import Any, ClassVar
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
-    ConditionItem,
-    ConditionNOT,
     ConditionOR,
     ConditionValueExpression,
 )
-from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
@@ -49,6 +46,7 @@ from sigma.types import (
 
 from imagehunt import schema
 from imagehunt.backends.sigma_values import canonical_integer
+from imagehunt.backends.text_backend import ImagehuntTextBackend
 from imagehunt.portable_regex import regex_escape
 
 Predicate = Callable[[str], str]
@@ -218,29 +216,14 @@ def _ipv6_bounds(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tupl
     return f"{lo:032x}", f"{hi:032x}"
 
 
-class DuckDBBackend(TextQueryBackend):
+class DuckDBBackend(ImagehuntTextBackend):
     """pySigma backend producing DuckDB SQL boolean expressions over schema.py columns."""
 
     name: ClassVar[str] = "imagehunt DuckDB"
     formats: ClassVar[dict[str, str]] = {"default": "SQL boolean expression"}
-    requires_pipeline: ClassVar[bool] = False
 
-    precedence: ClassVar[tuple[type[ConditionItem], type[ConditionItem], type[ConditionItem]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression: ClassVar[str] = "({expr})"
-    token_separator: str = " "
-    or_token: ClassVar[str] = "OR"
-    and_token: ClassVar[str] = "AND"
-    not_token: ClassVar[str] = "NOT"
     eq_token: ClassVar[str] = " = "
     str_quote: ClassVar[str] = "'"
-    convert_or_as_in: ClassVar[bool] = True
-    in_expressions_allow_wildcards: ClassVar[bool] = True
-    field_in_list_expression: ClassVar[str] = "{field} IN ({list})"
-    list_separator: ClassVar[str] = ", "
 
     # Names of the SQL functions the expressions call for CIDR tests (created by the engine).
     ipv4_function: ClassVar[str] = "ih_ip4"

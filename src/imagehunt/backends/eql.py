@@ -44,8 +44,6 @@ from typing import Any, ClassVar
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
-    ConditionItem,
-    ConditionNOT,
     ConditionOR,
     ConditionValueExpression,
 )
@@ -142,23 +140,11 @@ class EqlBackend(NegationDepth):
 
     name: ClassVar[str] = "imagehunt Elastic EQL"
     formats: ClassVar[dict[str, str]] = {"default": "EQL condition"}
-    requires_pipeline: ClassVar[bool] = False
-    precedence: ClassVar[tuple[type[ConditionItem], type[ConditionItem], type[ConditionItem]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression: ClassVar[str] = "({expr})"
-    token_separator: str = " "
     or_token: ClassVar[str] = "or"
     and_token: ClassVar[str] = "and"
     not_token: ClassVar[str] = "not"
     eq_token: ClassVar[str] = " : "
-    str_quote: ClassVar[str] = '"'
-    convert_or_as_in: ClassVar[bool] = True
-    in_expressions_allow_wildcards: ClassVar[bool] = True
     field_in_list_expression: ClassVar[str] = "{field} in~ ({list})"
-    list_separator: ClassVar[str] = ", "
 
     # ---- helpers ---------------------------------------------------------------------------
     def _field(self, name: str) -> schema.Field:

@@ -27,8 +27,6 @@ from typing import Any, ClassVar
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
-    ConditionItem,
-    ConditionNOT,
     ConditionOR,
     ConditionValueExpression,
 )
@@ -113,23 +111,7 @@ class EsqlBackend(NegationDepth):
 
     name: ClassVar[str] = "imagehunt Elastic ES|QL"
     formats: ClassVar[dict[str, str]] = {"default": "ES|QL WHERE expression"}
-    requires_pipeline: ClassVar[bool] = False
-    precedence: ClassVar[tuple[type[ConditionItem], type[ConditionItem], type[ConditionItem]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression: ClassVar[str] = "({expr})"
-    token_separator: str = " "
-    or_token: ClassVar[str] = "OR"
-    and_token: ClassVar[str] = "AND"
-    not_token: ClassVar[str] = "NOT"
     eq_token: ClassVar[str] = " == "
-    str_quote: ClassVar[str] = '"'
-    convert_or_as_in: ClassVar[bool] = True
-    in_expressions_allow_wildcards: ClassVar[bool] = True
-    field_in_list_expression: ClassVar[str] = "{field} IN ({list})"
-    list_separator: ClassVar[str] = ", "
 
     # ---- helpers ---------------------------------------------------------------------------
     def _field(self, name: str) -> schema.Field:

@@ -31,7 +31,6 @@ from typing import Any, ClassVar
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
-    ConditionItem,
     ConditionNOT,
     ConditionOR,
     ConditionValueExpression,
@@ -135,23 +134,11 @@ class KqlBackend(NegationDepth):
 
     name: ClassVar[str] = "imagehunt Sentinel KQL"
     formats: ClassVar[dict[str, str]] = {"default": "KQL condition"}
-    requires_pipeline: ClassVar[bool] = False
-    precedence: ClassVar[tuple[type[ConditionItem], type[ConditionItem], type[ConditionItem]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression: ClassVar[str] = "({expr})"
-    token_separator: str = " "
     or_token: ClassVar[str] = "or"
     and_token: ClassVar[str] = "and"
     not_token: ClassVar[str] = "not"
     eq_token: ClassVar[str] = " =~ "
-    str_quote: ClassVar[str] = '"'
-    convert_or_as_in: ClassVar[bool] = True
-    in_expressions_allow_wildcards: ClassVar[bool] = True
     field_in_list_expression: ClassVar[str] = "{field} in~ ({list})"
-    list_separator: ClassVar[str] = ", "
 
     def __init__(self, table: Table, pipeline: ProcessingPipeline | None = None) -> None:
         super().__init__(pipeline if pipeline is not None else placeholder_pipeline())

@@ -10,12 +10,13 @@ from __future__ import annotations
 from typing import Any
 
 from sigma.conditions import ConditionNOT
-from sigma.conversion.base import TextQueryBackend
 from sigma.conversion.state import ConversionState
 
+from imagehunt.backends.text_backend import ImagehuntTextBackend
 
-class NegationDepth(TextQueryBackend):
-    """A TextQueryBackend that counts the NOTs around the current condition (``_negations``)."""
+
+class NegationDepth(ImagehuntTextBackend):
+    """A backend that counts the NOTs around the current condition (``_negations``)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -37,7 +37,6 @@ from typing import Any, ClassVar
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
-    ConditionItem,
     ConditionNOT,
     ConditionOR,
     ConditionValueExpression,
@@ -169,23 +168,9 @@ class QRadarBackend(NegationDepth):
 
     name: ClassVar[str] = "imagehunt QRadar AQL"
     formats: ClassVar[dict[str, str]] = {"default": "AQL WHERE condition"}
-    requires_pipeline: ClassVar[bool] = False
-    precedence: ClassVar[tuple[type[ConditionItem], type[ConditionItem], type[ConditionItem]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression: ClassVar[str] = "({expr})"
-    token_separator: str = " "
-    or_token: ClassVar[str] = "OR"
-    and_token: ClassVar[str] = "AND"
-    not_token: ClassVar[str] = "NOT"
     eq_token: ClassVar[str] = " = "
     str_quote: ClassVar[str] = "'"
-    convert_or_as_in: ClassVar[bool] = True
     in_expressions_allow_wildcards: ClassVar[bool] = False
-    field_in_list_expression: ClassVar[str] = "{field} IN ({list})"
-    list_separator: ClassVar[str] = ", "
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -28,8 +28,6 @@ from typing import Any, ClassVar
 from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
-    ConditionItem,
-    ConditionNOT,
     ConditionOR,
     ConditionValueExpression,
 )
@@ -89,23 +87,7 @@ class SplunkBackend(NegationDepth):
 
     name: ClassVar[str] = "imagehunt Splunk SPL"
     formats: ClassVar[dict[str, str]] = {"default": "SPL where expression"}
-    requires_pipeline: ClassVar[bool] = False
-    precedence: ClassVar[tuple[type[ConditionItem], type[ConditionItem], type[ConditionItem]]] = (
-        ConditionNOT,
-        ConditionAND,
-        ConditionOR,
-    )
-    group_expression: ClassVar[str] = "({expr})"
-    token_separator: str = " "
-    or_token: ClassVar[str] = "OR"
-    and_token: ClassVar[str] = "AND"
-    not_token: ClassVar[str] = "NOT"
     eq_token: ClassVar[str] = "="
-    str_quote: ClassVar[str] = '"'
-    convert_or_as_in: ClassVar[bool] = True
-    in_expressions_allow_wildcards: ClassVar[bool] = True
-    field_in_list_expression: ClassVar[str] = "{field} IN ({list})"
-    list_separator: ClassVar[str] = ", "
 
     def __init__(self, dataset: Dataset, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
