@@ -423,11 +423,6 @@ class DuckDBBackend(ImagehuntTextBackend):
         word = "true" if cond.value.boolean else "false"
         return self._apply(cond.field, lambda x: f"lower({self._as_text(fld, x)}) = '{word}'")
 
-    def convert_condition_field_eq_field(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("field references are not supported")
-
     def convert_condition_val_str(
         self, cond: ConditionValueExpression, state: ConversionState
     ) -> str:
@@ -446,13 +441,6 @@ class DuckDBBackend(ImagehuntTextBackend):
     ) -> str:
         return self.convert_condition_val_str(
             ConditionValueExpression(SigmaString(str(cond.value))), state
-        )
-
-    def convert_condition_val_re(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError(
-            "keyword regular expressions are not supported"
         )
 
     # ---- OR of CIDR ranges -------------------------------------------------------------

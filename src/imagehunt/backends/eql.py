@@ -269,11 +269,6 @@ class EqlBackend(NegationDepth):
         word = "true" if cond.value.boolean else "false"
         return self._leaf(cond.field, f"{cond.field} : {eql_string(word)}")
 
-    def convert_condition_field_eq_field(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("field references are not supported")
-
     def convert_condition_val_str(
         self, cond: ConditionValueExpression, state: ConversionState
     ) -> str:
@@ -292,13 +287,6 @@ class EqlBackend(NegationDepth):
     ) -> str:
         return self.convert_condition_val_str(
             ConditionValueExpression(SigmaString(str(cond.value))), state
-        )
-
-    def convert_condition_val_re(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError(
-            "keyword regular expressions are not supported"
         )
 
     # ---- OR lists --------------------------------------------------------------------------

@@ -28,7 +28,6 @@ from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
     ConditionOR,
-    ConditionValueExpression,
 )
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
@@ -293,26 +292,6 @@ class EsqlBackend(NegationDepth):
         assert isinstance(cond.value, SigmaBool)
         text = SigmaString("true" if cond.value.boolean else "false")
         return self._joined(cond.field, self._string_tests(cond.field, [text]))
-
-    def convert_condition_field_eq_field(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("field references are not supported")
-
-    def convert_condition_val_str(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("keyword (field-less) searches")
-
-    def convert_condition_val_num(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("keyword (field-less) searches")
-
-    def convert_condition_val_re(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("keyword (field-less) regex searches")
 
     # ---- OR lists --------------------------------------------------------------------------
     def convert_condition_as_in_expression(

@@ -33,7 +33,6 @@ from sigma.conditions import (
     ConditionFieldEqualsValueExpression,
     ConditionNOT,
     ConditionOR,
-    ConditionValueExpression,
 )
 from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule, SigmaCorrelationType
@@ -311,26 +310,6 @@ class KqlBackend(NegationDepth):
         assert isinstance(cond.value, SigmaBool)
         word = "true" if cond.value.boolean else "false"
         return self._leaf(column, f"tostring({column.name}) =~ {kql_string(word)}", cond.field)
-
-    def convert_condition_field_eq_field(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("field references are not supported")
-
-    def convert_condition_val_str(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("keyword searches are not supported")
-
-    def convert_condition_val_num(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("keyword searches are not supported")
-
-    def convert_condition_val_re(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("keyword searches are not supported")
 
     # ---- OR lists --------------------------------------------------------------------------
     def convert_condition_as_in_expression(

@@ -39,7 +39,6 @@ from sigma.conditions import (
     ConditionFieldEqualsValueExpression,
     ConditionNOT,
     ConditionOR,
-    ConditionValueExpression,
 )
 from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule, SigmaCorrelationType
@@ -365,26 +364,7 @@ class QRadarBackend(NegationDepth):
     ) -> str:
         return self.convert_condition_field_not_exists(cond, state)
 
-    def convert_condition_field_eq_field(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("field references are not supported")
-
     # ---- keywords and lists ----------------------------------------------------------------
-    def convert_condition_val_str(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("keyword searches are not supported")
-
-    def convert_condition_val_num(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("keyword searches are not supported")
-
-    def convert_condition_val_re(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("keyword searches are not supported")
 
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState

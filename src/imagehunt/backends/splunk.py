@@ -29,7 +29,6 @@ from sigma.conditions import (
     ConditionAND,
     ConditionFieldEqualsValueExpression,
     ConditionOR,
-    ConditionValueExpression,
 )
 from sigma.conversion.state import ConversionState
 from sigma.correlations import SigmaCorrelationRule
@@ -238,28 +237,6 @@ class SplunkBackend(NegationDepth):
         assert isinstance(cond.value, SigmaBool)
         word = "true" if cond.value.boolean else "false"
         return self._values_test(cond.field, [SigmaString(word)])
-
-    def convert_condition_field_eq_field(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError("field references are not supported")
-
-    def convert_condition_val_str(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        raise SigmaFeatureNotSupportedByBackendError(
-            "keyword (field-less) values are not supported"
-        )
-
-    def convert_condition_val_num(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        return self.convert_condition_val_str(cond, state)
-
-    def convert_condition_val_re(
-        self, cond: ConditionValueExpression, state: ConversionState
-    ) -> str:
-        return self.convert_condition_val_str(cond, state)
 
     # ---- OR lists --------------------------------------------------------------------------
     def convert_condition_as_in_expression(
