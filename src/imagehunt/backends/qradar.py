@@ -364,8 +364,7 @@ class QRadarBackend(NegationDepth):
     ) -> str:
         return self.convert_condition_field_not_exists(cond, state)
 
-    # ---- keywords and lists ----------------------------------------------------------------
-
+    # ---- lists -----------------------------------------------------------------------------
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
