@@ -35,10 +35,8 @@ from typing import Any
 import eql
 import pytest
 from eql import ast
-from sigma.rule import SigmaRule
 
 from imagehunt import schema
-from imagehunt.alerts.model import RuleRef
 from imagehunt.backends.eql import (
     EqlBackend,
     condition_of,
@@ -52,6 +50,7 @@ from imagehunt.engine.detect import run_scan
 from imagehunt.errors import RuleError
 from imagehunt.rulepack import PackRule, RulePack, load_pack
 from imagehunt.sources.inputs import Input
+from support.pack_rules import pack_rule as _rule
 
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
 ARRAY_FIELDS = frozenset(f.name for f in schema.FIELDS if f.is_array)
@@ -302,30 +301,6 @@ def test_engine_matches_scan_on_samples(name: str, kind: str) -> None:
 
 # ---- escaping and values -------------------------------------------------------------------
 HOSTILE = 'x" or true or "\\'
-
-
-def _rule(detection: dict[str, Any], category: str = "process_creation") -> PackRule:
-    """A throw-away pack rule with this detection."""
-    sigma = SigmaRule.from_dict(
-        {
-            "title": "t",
-            "id": "5f0c4a52-5a47-4b6f-9a3f-0d7f1f0e9a11",
-            "logsource": {"category": category},
-            "detection": detection,
-        }
-    )
-    ref = RuleRef(id="x", name="t", title="t", level="high", branch="b", tags=())
-    return PackRule(
-        sigma=sigma,
-        ref=ref,
-        description="",
-        falsepositives=(),
-        investigation_guide="",
-        response_playbook="",
-        path="t.yml",
-        line=1,
-        builtin=False,
-    )
 
 
 def _matches(detection: dict[str, Any], events: list[dict[str, Any]]) -> list[int]:

@@ -17,18 +17,17 @@ from typing import Any
 
 import pytest
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.rule import SigmaRule
 
 from imagehunt import schema
-from imagehunt.alerts.model import RuleRef
 from imagehunt.backends import esql
 from imagehunt.backends.esql_text import element_regex, joined_regex
 from imagehunt.backends.targets import Target, convert_pack
 from imagehunt.engine.detect import run_scan
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import load_pipeline
-from imagehunt.rulepack import PackRule, RulePack, load_pack
+from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources.inputs import Input
+from support.pack_rules import pack_rule as _rule
 
 GOLDEN = Path(__file__).parent / "golden" / "esql"
 UPDATE = os.environ.get("IMAGEHUNT_UPDATE_GOLDEN") == "1"
@@ -195,17 +194,6 @@ def test_e15_bitcoin_port_absent() -> None:
 
 
 # ---- values, fields, semantics -------------------------------------------------------------
-def _rule(detection: dict[str, Any], category: str = "process_creation") -> PackRule:
-    sigma = SigmaRule.from_dict(
-        {
-            "title": "t",
-            "id": "5f0c4a52-5a47-4b6f-9a3f-0d7f1f0e9a11",
-            "logsource": {"category": category},
-            "detection": detection,
-        }
-    )
-    ref = RuleRef(id="x", name="t", title="t", level="high", branch="b", tags=())
-    return PackRule(sigma, ref, "", (), "", "", "t.yml", 1, False)
 
 
 def _where(detection: dict[str, Any]) -> str:

@@ -16,16 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sigma.rule import SigmaRule
 
 from imagehunt import schema
-from imagehunt.alerts.model import RuleRef
 from imagehunt.backends import qradar
 from imagehunt.backends.qradar_regex import JavaRegexError, search_to_java
 from imagehunt.backends.targets import Target, convert_pack
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import placeholder_pipeline
-from imagehunt.rulepack import PackRule, RulePack, load_pack
+from imagehunt.rulepack import RulePack, load_pack
+from support.pack_rules import pack_rule as _rule
 
 GOLDEN = Path(__file__).parent / "golden" / "qradar"
 UPDATE = os.environ.get("IMAGEHUNT_UPDATE_GOLDEN") == "1"
@@ -231,29 +230,6 @@ def test_correlation_gives_both_steps_and_the_cre_recipe() -> None:
 
 # ---- values, mapping, failures -------------------------------------------------------------
 HOSTILE = "x' or 1=1 --\""
-
-
-def _rule(detection: dict[str, Any], category: str = "process_creation") -> PackRule:
-    sigma = SigmaRule.from_dict(
-        {
-            "title": "t",
-            "id": "5f0c4a52-5a47-4b6f-9a3f-0d7f1f0e9a12",
-            "logsource": {"category": category},
-            "detection": detection,
-        }
-    )
-    ref = RuleRef(id="x", name="t", title="t", level="high", branch="b", tags=())
-    return PackRule(
-        sigma=sigma,
-        ref=ref,
-        description="",
-        falsepositives=(),
-        investigation_guide="",
-        response_playbook="",
-        path="t.yml",
-        line=1,
-        builtin=False,
-    )
 
 
 def _where(detection: dict[str, Any]) -> str:

@@ -24,13 +24,13 @@ import pytest
 from sigma.rule import SigmaRule
 
 from imagehunt import schema
-from imagehunt.alerts.model import RuleRef
 from imagehunt.backends import splunk
 from imagehunt.backends.splunk_cim import cim_pipeline, dataset_for, datasets, splunk_fields
 from imagehunt.backends.splunk_spl import re2_to_pcre, spl_string
 from imagehunt.backends.targets import Target, convert_pack
 from imagehunt.errors import RuleError
 from imagehunt.rulepack import PackRule, RulePack, load_pack
+from support.pack_rules import pack_rule as _rule
 
 GOLDEN = Path(__file__).parent / "golden" / "splunk"
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
@@ -428,29 +428,6 @@ def run_correlation(query: str, events: list[dict[str, Any]]) -> list[tuple[str,
         first = next(r for r in firsts if r["_time"] == row["imagehunt_first_time"])
         results.append((first["_case"], row["_case"], _Evaluator(_tokenize(level), row).run()))
     return results
-
-
-def _rule(detection: dict[str, Any], category: str = "process_creation") -> PackRule:
-    sigma = SigmaRule.from_dict(
-        {
-            "title": "t",
-            "id": "5f0c4a52-5a47-4b6f-9a3f-0d7f1f0e9a11",
-            "logsource": {"category": category},
-            "detection": detection,
-        }
-    )
-    ref = RuleRef(id="x", name="t", title="t", level="high", branch="b", tags=())
-    return PackRule(
-        sigma=sigma,
-        ref=ref,
-        description="",
-        falsepositives=(),
-        investigation_guide="",
-        response_playbook="",
-        path="t.yml",
-        line=1,
-        builtin=False,
-    )
 
 
 def _where(detection: dict[str, Any], category: str = "process_creation") -> str:
