@@ -6,6 +6,7 @@ import contextlib
 import os
 import secrets
 import stat
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
@@ -48,6 +49,14 @@ def _cannot_write(target: Path, exc: OSError) -> UsageError:
         file=target,
         hint="check that the folder exists and is writable",
     )
+
+
+def write_output(output: Path | None, write: Callable[[TextIO], None]) -> None:
+    """``write`` to stdout, or atomically to ``output`` when one is given (``-o FILE``)."""
+    if output is None:
+        write(sys.stdout)
+    else:
+        write_atomic(output, write)
 
 
 def _create_temp(target: Path) -> tuple[Path, int]:

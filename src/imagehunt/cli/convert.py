@@ -8,9 +8,10 @@ from typing import TextIO
 
 import click
 
-from imagehunt.alerts.atomic import write_atomic
+from imagehunt.alerts.atomic import write_output
 from imagehunt.backends.registry import TARGETS
 from imagehunt.backends.targets import convert_pack
+from imagehunt.cli.options import output_option
 from imagehunt.errors import UsageError
 from imagehunt.rulepack import load_pack
 
@@ -23,12 +24,7 @@ from imagehunt.rulepack import load_pack
 @click.option(
     "-r", "--rule", "select", multiple=True, metavar="ID", help="Only this rule; repeatable."
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to FILE (atomically) instead of stdout.",
-)
+@output_option()
 @click.option(
     "--rules",
     "rule_dirs",
@@ -65,10 +61,7 @@ def convert(
     def write(handle: TextIO) -> None:
         handle.write(result.text.rstrip("\n") + "\n" if result.text else "")
 
-    if output is None:
-        write(sys.stdout)
-    else:
-        write_atomic(output, write)
+    write_output(output, write)
     for error in [*pack.errors, *result.errors]:
         click.echo(f"rule error: {error}", err=True)
     for name, why in result.skipped:

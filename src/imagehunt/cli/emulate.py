@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TextIO
 
 import click
 
-from imagehunt.alerts.atomic import write_atomic
+from imagehunt.alerts.atomic import write_output
+from imagehunt.cli.options import output_option
 from imagehunt.emulate.tests import FORMATS, TESTS, get_test
 from imagehunt.errors import UsageError
 
@@ -26,12 +26,7 @@ def _usage_tests() -> str:
     type=click.Choice(FORMATS),
     help="Log format to write (default: the test's first format).",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write to FILE (atomically) instead of stdout.",
-)
+@output_option()
 @click.option("--seed", type=int, default=0, show_default=True, help="Same seed, same output.")
 @click.option("--benign-only", is_flag=True, help="Only the benign background, no attack step.")
 @click.option(
@@ -72,7 +67,4 @@ def emulate(
     def write(handle: TextIO) -> None:
         handle.write(text)
 
-    if output is None:
-        write(sys.stdout)
-    else:
-        write_atomic(output, write)
+    write_output(output, write)

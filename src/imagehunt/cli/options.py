@@ -1,9 +1,12 @@
-"""Option parsing shared by verbs: levels, times."""
+"""Option parsing shared by verbs: levels, times, the output file."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import click
 
@@ -43,3 +46,14 @@ class TimeParam(click.ParamType):  # type: ignore[type-arg]
         if isinstance(value, datetime):
             return value
         return parse_time(str(value))
+
+
+def output_option(what: str = "") -> Callable[[Any], Any]:
+    """``-o/--output FILE``: where the verb's results go instead of stdout (written atomically)."""
+    subject = f" {what}" if what else ""
+    return click.option(
+        "-o",
+        "--output",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help=f"Write{subject} to FILE (atomically) instead of stdout.",
+    )

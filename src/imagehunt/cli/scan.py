@@ -13,7 +13,7 @@ from rich.console import Console
 from imagehunt.alerts.model import level_rank
 from imagehunt.alerts.output import FORMATS, write_alerts
 from imagehunt.alerts.table import render_summary
-from imagehunt.cli.options import LEVEL_CHOICE, TimeParam
+from imagehunt.cli.options import LEVEL_CHOICE, TimeParam, output_option
 from imagehunt.config import load_config
 from imagehunt.engine.detect import ScanOutcome, run_scan
 from imagehunt.engine.scan import TimeWindow
@@ -32,12 +32,7 @@ from imagehunt.sources.inputs import expand, spool_directory
     show_default=True,
     help="Format of the alerts written.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write alerts to FILE (atomically) instead of stdout.",
-)
+@output_option("alerts")
 @click.option(
     "--rules",
     "rule_dirs",

@@ -10,7 +10,8 @@ from typing import TextIO
 import click
 from rich.console import Console
 
-from imagehunt.alerts.atomic import write_atomic
+from imagehunt.alerts.atomic import write_atomic, write_output
+from imagehunt.cli.options import output_option
 
 
 @click.command()
@@ -23,12 +24,7 @@ from imagehunt.alerts.atomic import write_atomic
     show_default=True,
     help="Format of the matrix.",
 )
-@click.option(
-    "-o",
-    "--output",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the matrix to FILE (atomically) instead of stdout.",
-)
+@output_option("the matrix")
 @click.option(
     "--html",
     "html_file",
@@ -85,10 +81,7 @@ def validate(
         else:
             report.print_table(matrix, Console(file=handle, width=200), eql_error)
 
-    if output is None:
-        write(sys.stdout)
-    else:
-        write_atomic(output, write)
+    write_output(output, write)
     if html_file is not None:
         page = report.to_html(matrix, eql_error)
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import sys
 import tempfile
 from pathlib import Path
 from typing import Any, TextIO
 
 import click
 
-from imagehunt.alerts.atomic import write_atomic
+from imagehunt.alerts.atomic import write_output
 from imagehunt.errors import InputError
 from imagehunt.validate.eql_events import AtomicEvents, atomic_test_events
 from imagehunt.validate.user_eql import UserEqlReport, run_user_eql
@@ -78,9 +77,6 @@ def run_eql_command(path: Path, seed: int, fmt: str, output: Path | None) -> Non
         for difference in report.differences:
             handle.write(f"  - {difference}\n")
 
-    if output is None:
-        write(sys.stdout)
-    else:
-        write_atomic(output, write)
+    write_output(output, write)
     caught = sum(1 for r in rows if r["caught"])
     click.echo(f"{caught} of {len(rows)} atomic tests caught by {path}", err=True)
