@@ -60,15 +60,14 @@ def detection_sql(rule: PackRule) -> str:
     return compile_rule(rule, _backend()).sql
 
 
-def _group(name: str) -> str:
-    column = f'"{name}"'
+def group_sql(name: str, backend: DuckDBBackend) -> str:
+    """A correlation group-by field as text; a per-host log without a host name is its file."""
+    column = f"CAST({backend.identifier(name)} AS {backend.text_type})"
     if name != "host.name":
-        return f"CAST({column} AS VARCHAR)"
-    formats = ", ".join(f"'{f}'" for f in sorted(PER_HOST_FORMATS))
-    return (
-        f"coalesce(CAST({column} AS VARCHAR), CASE WHEN _format IN ({formats}) "
-        "THEN 'file:' || _file END)"
-    )
+        return column
+    formats = ", ".join(backend.quote(f) for f in sorted(PER_HOST_FORMATS))
+    file_key = backend.quote("file:") + " || _file"
+    return f"coalesce({column}, CASE WHEN _format IN ({formats}) THEN {file_key} END)"
 
 
 def correlation_sql(rule: PackRule, pack: RulePack) -> str:
@@ -81,7 +80,7 @@ def correlation_sql(rule: PackRule, pack: RulePack) -> str:
     for index, step in enumerate(steps):
         condition = " OR ".join(f"({detection_sql(by_id[i])})" for i in step)
         selects.append(f"SELECT *, {index} AS ih_step FROM ih_events WHERE {condition}")
-    group_cols = "".join(f", {_group(g)} AS g{n}" for n, g in enumerate(groups))
+    group_cols = "".join(f", {group_sql(g, _backend())} AS g{n}" for n, g in enumerate(groups))
     not_null = "".join(f" AND g{n} IS NOT NULL" for n in range(len(groups)))
     ordered = getattr(sigma, "type", None) is SigmaCorrelationType.TEMPORAL_ORDERED
     span = int(sigma.timespan.seconds)  # type: ignore[union-attr]

@@ -19,11 +19,10 @@ import functools
 
 from sigma.correlations import SigmaCorrelationType
 
-from imagehunt.backends.duckdb_target import sql_comment
-from imagehunt.backends.spark import SparkBackend, spark_identifier, spark_string
+from imagehunt.backends.duckdb_target import group_sql, sql_comment
+from imagehunt.backends.spark import SparkBackend
 from imagehunt.engine.compile import compile_rule
 from imagehunt.engine.correlate import chain_sql, correlation_steps
-from imagehunt.engine.detect import PER_HOST_FORMATS
 from imagehunt.pipelines import load_pipeline
 from imagehunt.rulepack import PackRule, RulePack
 
@@ -50,14 +49,6 @@ def detection_sql(rule: PackRule) -> str:
     return compile_rule(rule, _backend()).sql
 
 
-def _group(name: str) -> str:
-    column = f"CAST({spark_identifier(name)} AS STRING)"
-    if name != "host.name":
-        return column
-    formats = ", ".join(spark_string(f) for f in sorted(PER_HOST_FORMATS))
-    return f"coalesce({column}, CASE WHEN _format IN ({formats}) THEN concat('file:', _file) END)"
-
-
 def correlation_sql(rule: PackRule, pack: RulePack) -> str:
     """The correlation as one query: its chains with their evidence lines."""
     sigma = rule.sigma
@@ -68,7 +59,7 @@ def correlation_sql(rule: PackRule, pack: RulePack) -> str:
     for index, step in enumerate(steps):
         condition = " OR ".join(f"({detection_sql(by_id[i])})" for i in step)
         selects.append(f"SELECT *, {index} AS ih_step FROM {EVENTS_TABLE} WHERE {condition}")
-    group_cols = "".join(f", {_group(g)} AS g{n}" for n, g in enumerate(groups))
+    group_cols = "".join(f", {group_sql(g, _backend())} AS g{n}" for n, g in enumerate(groups))
     not_null = "".join(f" AND g{n} IS NOT NULL" for n in range(len(groups)))
     ordered = getattr(sigma, "type", None) is SigmaCorrelationType.TEMPORAL_ORDERED
     span = int(sigma.timespan.seconds)  # type: ignore[union-attr]
