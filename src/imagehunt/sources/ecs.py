@@ -27,7 +27,13 @@ from imagehunt import schema
 from imagehunt.backends.duckdb import sql_identifier, sql_string
 from imagehunt.sources.base import Head
 from imagehunt.sources.files import MAX_LINE_BYTES, is_gzip, open_binary
-from imagehunt.sources.normalize import normalize_ecs
+from imagehunt.sources.normalize import (
+    EPOCH_TEXT,
+    INTEGER_TEXT,
+    MAX_EPOCH_MS,
+    NUMBER_TEXT,
+    normalize_ecs,
+)
 from imagehunt.sources.problems import ReadProblems
 
 FORMAT = "ecs"
@@ -108,15 +114,17 @@ def _cast(fld: schema.Field, expr: str) -> str:
         return expr
     if fld.kind is schema.Kind.INTEGER:
         return (
-            f"CASE WHEN regexp_full_match({expr}, '\\s*[+-]?[0-9]+\\s*') "
+            f"CASE WHEN regexp_full_match({expr}, {sql_string(INTEGER_TEXT)}) "
             f"THEN TRY_CAST(trim({expr}) AS BIGINT) "
-            f"WHEN TRY_CAST({expr} AS DOUBLE) = round(TRY_CAST({expr} AS DOUBLE)) "
+            f"WHEN regexp_full_match({expr}, {sql_string(NUMBER_TEXT)}) "
+            f"AND TRY_CAST({expr} AS DOUBLE) = round(TRY_CAST({expr} AS DOUBLE)) "
             f"THEN TRY_CAST(TRY_CAST({expr} AS DOUBLE) AS BIGINT) END"
         )
     if fld.kind is schema.Kind.TIMESTAMP:
         return (
-            f"CASE WHEN regexp_full_match({expr}, '\\s*[0-9]+(\\.[0-9]*)?\\s*') "
-            f"THEN to_timestamp(TRY_CAST({expr} AS DOUBLE) / 1000.0) "
+            f"CASE WHEN regexp_full_match({expr}, {sql_string(EPOCH_TEXT)}) "
+            f"THEN CASE WHEN TRY_CAST({expr} AS DOUBLE) <= {MAX_EPOCH_MS} "
+            f"THEN to_timestamp(TRY_CAST({expr} AS DOUBLE) / 1000.0) END "
             f"ELSE TRY_CAST({expr} AS TIMESTAMPTZ) END"
         )
     # array of strings from a JSON leaf: an array, or one scalar

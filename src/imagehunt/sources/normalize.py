@@ -7,6 +7,7 @@ what the DuckDB fast path produces, so both paths give the same row for the same
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from typing import Any
@@ -43,8 +44,26 @@ def to_text(value: Any) -> str | None:
     return orjson.dumps(value).decode()
 
 
+# Numbers in text, as the DuckDB fast path's SQL reads them (``ecs._cast`` uses the same two
+# patterns): a decimal integer, or a decimal number with an optional exponent.
+INTEGER_TEXT = r"[ \t\n\r\f]*[+-]?[0-9]+[ \t\n\r\f]*"
+NUMBER_TEXT = r"[ \t\n\r\f]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \t\n\r\f]*"
+# Epoch milliseconds: 0 up to the end of year 9999 (Python's datetime ends there; a larger
+# number is no time on either path rather than an error in DuckDB).
+MAX_EPOCH_MS = 253402300799999
+EPOCH_TEXT = r"[ \t\n\r\f]*[0-9]+(\.[0-9]*)?[ \t\n\r\f]*"
+_INTEGER_TEXT = re.compile(INTEGER_TEXT)
+_EPOCH_TEXT = re.compile(EPOCH_TEXT)
+_NUMBER_TEXT = re.compile(NUMBER_TEXT)
+
+
 def to_integer(value: Any) -> int | None:
-    """Integer from an int, an integral float or a decimal string; None otherwise."""
+    """Integer from an int, an integral float or a decimal string; None otherwise.
+
+    Text is read the way the fast path's SQL reads it (``ecs._cast``): ASCII digits with a
+    sign, or a decimal number that is integral ("3333.0", "3.333e3"). Anything else, such as
+    "+-3", "1_000" or non-ASCII digits, is not an integer (and never an exception).
+    """
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int):
@@ -54,14 +73,12 @@ def to_integer(value: Any) -> int | None:
             return int(value)
         return None
     if isinstance(value, str):
-        text = value.strip()
-        if text.lstrip("+-").isdigit():
-            number = int(text)
+        if _INTEGER_TEXT.fullmatch(value):
+            number = int(value.strip(" \t\n\r\f"))
             return number if -(2**63) <= number < 2**63 else None
-        try:
-            return to_integer(float(text))
-        except (ValueError, OverflowError):
-            return None
+        if _NUMBER_TEXT.fullmatch(value):
+            return to_integer(float(value))
+        return None
     return None
 
 
@@ -82,15 +99,17 @@ def to_timestamp(value: Any) -> datetime | None:
         aware = value if value.tzinfo is not None else value.replace(tzinfo=UTC)
         return aware.astimezone(UTC)
     if isinstance(value, int | float):
+        if not 0 <= value <= MAX_EPOCH_MS:
+            return None
         try:
             return datetime.fromtimestamp(value / 1000.0, tz=UTC)
         except (OverflowError, OSError, ValueError):
             return None
     if not isinstance(value, str):
         return None
+    if _EPOCH_TEXT.fullmatch(value):  # epoch milliseconds as text, as the SQL reads them
+        return to_timestamp(float(value))
     text = value.strip()
-    if text.isdigit():
-        return to_timestamp(int(text))
     if text.endswith(("Z", "z")):
         text = text[:-1] + "+00:00"
     try:
