@@ -128,3 +128,27 @@ def test_sniff_rejects_text_and_json() -> None:
     for path in (samples / "sysmon" / "syslog.log", samples / "winlogbeat" / "sysmon.ndjson"):
         assert not evtx.sniff(Head(name=path.name, data=read_head(path)))
     assert not evtx.sniff(Head(name="x", data=b"ElfChnk\x00"))
+
+
+@pytest.mark.parametrize("compress", [False, True])
+@pytest.mark.parametrize("cut", [1000, 30000, 64900])
+def test_file_cut_inside_a_chunk_is_reported(tmp_path: Path, cut: int, compress: bool) -> None:
+    """The evtx parser stops silently at a cut chunk; the loss is reported, not hidden."""
+    data = _corpus(RUNDLL32).read_bytes()
+    whole, _ = _rows(_corpus(RUNDLL32))
+    path = tmp_path / "cut.evtx"
+    content = data[: evtx.HEADER_BYTES + cut]
+    path.write_bytes(gzip.compress(content) if compress else content)
+    rows, problems = _rows(path)
+    assert len(rows) < len(whole)
+    assert problems.count == 1
+    line, reason = problems.first[0]
+    assert line == (rows[-1]["_line"] + 1 if rows else 1)
+    assert f"file ends {cut} bytes into chunk 1" in reason
+
+
+def test_complete_file_reports_no_cut() -> None:
+    rows, problems = _rows(_corpus(RUNDLL32))
+    assert rows and problems.count == 0
+    assert evtx.truncation(evtx.HEADER_BYTES + 2 * evtx.CHUNK_BYTES) is None
+    assert evtx.truncation(evtx.HEADER_BYTES + evtx.CHUNK_BYTES + 5) is not None

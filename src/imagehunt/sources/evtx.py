@@ -3,7 +3,9 @@
 Records of the Sysmon channel (``Microsoft-Windows-Sysmon/Operational``) are mapped by
 ``sysmon_fields``; records of any other channel become rows with their EventID, record id,
 host and time only. ``_line`` is the EVTX record number (the record header's id), not a text
-line. A corrupt record is counted with its number and the next one is read.
+line. A corrupt record is counted with its number and the next one is read. A file cut inside
+a chunk (a copy taken while the log was written, an interrupted transfer) is read up to the
+cut and reported: the parser itself stops there silently.
 """
 
 from __future__ import annotations
@@ -36,6 +38,22 @@ FORMAT = "evtx"
 MAGIC = b"ElfFile\x00"
 MAX_ERRORS_IN_A_ROW = 10_000  # a file that is nothing but errors is given up
 _RECORD_NUMBER = re.compile(r"record (?:number )?(\d+)", re.IGNORECASE)
+HEADER_BYTES = 4096  # the file header block
+CHUNK_BYTES = 65536  # every chunk of records has this size
+
+
+def truncation(size: int) -> str | None:
+    """Why an EVTX file of ``size`` bytes is cut short (None when it ends on a chunk)."""
+    if size <= HEADER_BYTES:
+        return None  # nothing but the header: the parser reports it, or there is no record
+    tail = (size - HEADER_BYTES) % CHUNK_BYTES
+    if tail == 0:
+        return None
+    chunk = (size - HEADER_BYTES) // CHUNK_BYTES + 1
+    return (
+        f"file ends {tail} bytes into chunk {chunk} (of {CHUNK_BYTES}): "
+        "the records from there on are lost"
+    )
 
 
 def sniff(head: Head) -> bool:
@@ -93,7 +111,7 @@ def _parser(path: Path, handle: IO[bytes] | None) -> PyEvtxParser:
 
 
 def _records(
-    parser: PyEvtxParser, display: str, problems: ReadProblems
+    parser: PyEvtxParser, display: str, problems: ReadProblems, size: int | None
 ) -> Iterator[dict[str, Any]]:
     records = parser.records_json()
     previous, errors_in_a_row = 0, 0
@@ -101,7 +119,7 @@ def _records(
         try:
             record = next(records)
         except StopIteration:
-            return
+            break
         except RuntimeError as exc:
             previous = _record_number(str(exc), previous)
             problems.add(previous, f"corrupt EVTX record: {str(exc)[:300]}")
@@ -121,14 +139,24 @@ def _records(
             problems.add(previous, str(exc))
             continue
         yield make_row(values, display, previous, FORMAT)
+    cut = truncation(size) if size is not None else None
+    if cut is not None:
+        problems.add(previous + 1, cut)
 
 
 def _rows(path: Path, display: str, problems: ReadProblems) -> Iterator[dict[str, Any]]:
     if not is_gzip(path):
-        yield from _records(_parser(path, None), display, problems)
+        size = path.stat().st_size
+        yield from _records(_parser(path, None), display, problems, size)
         return
     with open_binary(path) as handle:
-        yield from _records(_parser(path, handle), display, problems)
+        size: int | None
+        try:
+            size = handle.seek(0, 2)  # the decompressed size
+        except (EOFError, OSError):
+            size = None  # the gzip stream itself is cut: reading reports that
+        handle.seek(0)
+        yield from _records(_parser(path, handle), display, problems, size)
 
 
 def read(path: Path, display: str, problems: ReadProblems) -> Iterator[pa.RecordBatch]:
