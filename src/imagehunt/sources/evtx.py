@@ -146,17 +146,16 @@ def _records(
 
 def _rows(path: Path, display: str, problems: ReadProblems) -> Iterator[dict[str, Any]]:
     if not is_gzip(path):
-        size = path.stat().st_size
-        yield from _records(_parser(path, None), display, problems, size)
+        yield from _records(_parser(path, None), display, problems, path.stat().st_size)
         return
     with open_binary(path) as handle:
-        size: int | None
+        unpacked: int | None
         try:
-            size = handle.seek(0, 2)  # the decompressed size
+            unpacked = handle.seek(0, 2)  # the decompressed size
         except (EOFError, OSError):
-            size = None  # the gzip stream itself is cut: reading reports that
+            unpacked = None  # the gzip stream itself is cut: reading reports that
         handle.seek(0)
-        yield from _records(_parser(path, handle), display, problems, size)
+        yield from _records(_parser(path, handle), display, problems, unpacked)
 
 
 def read(path: Path, display: str, problems: ReadProblems) -> Iterator[pa.RecordBatch]:
