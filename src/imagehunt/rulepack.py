@@ -94,11 +94,6 @@ def pack_version(paths: Iterable[Path]) -> str:
     return f"{__version__}+{digest.hexdigest()[:8]}"
 
 
-def _documents(text: str) -> list[tuple[int, Any]]:
-    """YAML documents of a file with the 1-based line each starts on (safe loader only)."""
-    return safe_yaml.documents(text)
-
-
 def _error_line(text: str, doc_line: int, message: str) -> int:
     """Best line for an error: the first line of the document mentioning a quoted token."""
     lines = text.splitlines()
@@ -155,7 +150,7 @@ def _load_file(path: Path, builtin: bool) -> tuple[list[PackRule], list[RuleErro
         if path.stat().st_size > MAX_RULE_FILE_BYTES:
             return [], [RuleError(f"rule file larger than {MAX_RULE_FILE_BYTES} bytes", file=path)]
         text = path.read_text(encoding="utf-8")
-        documents = _documents(text)
+        documents = safe_yaml.documents(text)
     except (OSError, UnicodeDecodeError) as exc:
         return [], [RuleError(f"cannot read rule file: {exc}", file=path)]
     except yaml.YAMLError as exc:

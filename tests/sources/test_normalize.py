@@ -12,9 +12,10 @@ from imagehunt import schema
 from imagehunt.engine.detect import run_scan
 from imagehunt.engine.scan import FAST_PATH_MIN_BYTES, TimeWindow
 from imagehunt.rulepack import load_pack
+from imagehunt.sources import falco
 from imagehunt.sources.ecs import field_sql
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.normalize import normalize_ecs, to_integer, to_timestamp
+from imagehunt.sources.normalize import ascii_int, normalize_ecs, to_integer, to_timestamp
 from support.events import BENIGN, MINER, event, write_lines
 
 # Texts a hostile or sloppy producer may put where a port or pid is expected.
@@ -132,3 +133,35 @@ def test_a_huge_epoch_in_one_line_keeps_the_fast_path(tmp_path: Path) -> None:
     outcome = run_scan(load_pack(select=["miner_process"]), [Input(path, str(path), "ecs")], since)
     assert [r.path_taken for r in outcome.inputs] == ["fast"]
     assert [a.evidence[0].line for a in outcome.alerts] == [2]
+
+
+def test_integer_text_longer_than_python_reads_is_no_integer() -> None:
+    """int() refuses text over 4,300 digits; such a pid was a traceback, now it is empty,
+    as the SQL's BIGINT cast makes it (checked against DuckDB like the texts above)."""
+    text = "7" * 5000
+    assert to_integer(text) is None
+    assert to_integer("0" * 5000 + "42") == 42
+    assert normalize_ecs({"process": {"pid": text, "name": "x"}}) == {"process.name": "x"}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("123", 123),
+        ("007", 7),
+        ("\u00b2", None),
+        ("\u0663", None),
+        ("-1", None),
+        ("", None),
+        ("1" * 5000, None),
+        ("0" * 5000 + "9", 9),
+    ],
+)
+def test_ascii_int_takes_ascii_digits_only(text: str, expected: int | None) -> None:
+    assert ascii_int(text) == expected
+
+
+def test_falco_time_of_digit_look_alikes_is_no_time() -> None:
+    """Falco's epoch-nanosecond text went through str.isdigit and int(): "²" raised."""
+    assert falco.alert_time("\u00b2") is None
+    assert falco.alert_time("1763632800000000000") == datetime(2025, 11, 20, 10, 0, tzinfo=UTC)

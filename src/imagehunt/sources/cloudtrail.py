@@ -20,7 +20,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any, TypeGuard
+from typing import Any, TypeGuard
 
 import orjson
 import pyarrow as pa
@@ -30,14 +30,13 @@ from imagehunt.sources import cloudtrail_layout as layout
 from imagehunt.sources.base import Head
 from imagehunt.sources.cloudtrail_elastic import elastic_values, is_elastic_cloudtrail
 from imagehunt.sources.cloudtrail_fields import record_values
-from imagehunt.sources.files import MAX_LINE_BYTES, open_binary
+from imagehunt.sources.files import MAX_LINE_BYTES, bounded_lines, open_binary
 from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.rows import batches, make_row
 
 FORMAT = "cloudtrail"
 MAX_DOCUMENT_BYTES = 512 * 1024 * 1024  # whole-document files above this are refused
 _BOM = b"\xef\xbb\xbf"
-_SKIP_CHUNK = 1 << 20
 
 
 # ---- records --------------------------------------------------------------------------------
@@ -119,25 +118,10 @@ def _document_rows(
 
 
 # ---- line layout ----------------------------------------------------------------------------
-def bounded_lines(handle: IO[bytes]) -> Iterator[tuple[int, bytes | None]]:
-    """(line number, raw line) for every line; None for a line longer than MAX_LINE_BYTES,
-    which is skipped without being held in memory."""
-    number = 0
-    while raw := handle.readline(MAX_LINE_BYTES + 1):
-        number += 1
-        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
-            while chunk := handle.readline(_SKIP_CHUNK):
-                if chunk.endswith(b"\n"):
-                    break
-            yield number, None
-        else:
-            yield number, raw
-
-
 def _line_rows(path: Path, display: str, problems: ReadProblems) -> Iterator[dict[str, Any]]:
     """Rows of a file with one JSON document per line (blank lines skipped)."""
     with open_binary(path) as handle:
-        for number, raw in bounded_lines(handle):
+        for number, raw in bounded_lines(handle, MAX_LINE_BYTES):
             if raw is None:
                 problems.add(number, f"line longer than {MAX_LINE_BYTES} bytes")
                 continue
@@ -155,7 +139,7 @@ def _line_rows(path: Path, display: str, problems: ReadProblems) -> Iterator[dic
 def _first_line(path: Path) -> bytes | None:
     """First non-blank line, stripped; None when it is longer than MAX_LINE_BYTES."""
     with open_binary(path) as handle:
-        for number, raw in bounded_lines(handle):
+        for number, raw in bounded_lines(handle, MAX_LINE_BYTES):
             if raw is None:
                 return None
             text = raw.strip().removeprefix(_BOM) if number == 1 else raw.strip()

@@ -11,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+from imagehunt.sources.normalize import ascii_int
+
 EC2_SOURCE = "ec2.amazonaws.com"
 
 
@@ -45,8 +47,8 @@ def _count(value: Any) -> int | None:
         return None
     if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
-        return int(value.strip())
+    if isinstance(value, str):
+        return ascii_int(value.strip())
     return None
 
 

@@ -10,22 +10,12 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import orjson
 
-from imagehunt.sources.files import MAX_LINE_BYTES, open_binary
+from imagehunt.sources.files import MAX_LINE_BYTES, bounded_lines, open_binary
 from imagehunt.sources.problems import ReadProblems
-
-_SKIP_CHUNK = 1 << 20
-
-
-def _skip_rest_of_line(handle: IO[bytes]) -> None:
-    """Discard the remainder of an over-long line (in bounded chunks)."""
-    while True:
-        chunk = handle.readline(_SKIP_CHUNK)
-        if not chunk or chunk.endswith(b"\n"):
-            return
 
 
 def json_lines(path: Path, problems: ReadProblems) -> Iterator[tuple[int, Any]]:
@@ -34,15 +24,9 @@ def json_lines(path: Path, problems: ReadProblems) -> Iterator[tuple[int, Any]]:
     Lines longer than ``MAX_LINE_BYTES`` and lines that are not JSON go to ``problems``.
     """
     with open_binary(path) as handle:
-        number = 0
-        while True:
-            raw = handle.readline(MAX_LINE_BYTES + 1)
-            if not raw:
-                return
-            number += 1
-            if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+        for number, raw in bounded_lines(handle, MAX_LINE_BYTES):
+            if raw is None:
                 problems.add(number, f"line longer than {MAX_LINE_BYTES} bytes")
-                _skip_rest_of_line(handle)
                 continue
             text = raw.strip()
             if not text:

@@ -15,7 +15,7 @@ UTF-8.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from imagehunt.sources.base import Head
 from imagehunt.sources.container_logs import json_lines, process_fields, split_image
+from imagehunt.sources.normalize import ascii_int, from_epoch_nanoseconds, message_text
 from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.rows import batches, make_row
 
@@ -118,21 +119,14 @@ def _rows(path: Path, display: str, problems: ReadProblems) -> Iterator[dict[str
         yield make_row(values, display, line, FORMAT)
 
 
-def _epoch(seconds: int, nanos: int = 0) -> datetime | None:
-    try:
-        return datetime.fromtimestamp(seconds, tz=UTC) + timedelta(microseconds=nanos // 1000)
-    except (OverflowError, OSError, ValueError):
-        return None
-
-
 def event_time(doc: dict[str, Any]) -> datetime | None:
     """``timeNano`` (else ``time``, in seconds) as an aware UTC datetime."""
     nanos = doc.get("timeNano")
     if isinstance(nanos, int) and not isinstance(nanos, bool):
-        return _epoch(nanos // _NANOS, nanos % _NANOS)
+        return from_epoch_nanoseconds(nanos)
     seconds = doc.get("time")
     if isinstance(seconds, int) and not isinstance(seconds, bool):
-        return _epoch(seconds)
+        return from_epoch_nanoseconds(seconds * _NANOS)
     return None
 
 
@@ -208,18 +202,6 @@ def _add_image(values: dict[str, Any], reference: object) -> None:
 
 
 # ---- dockerd journald entries -----------------------------------------------------------------
-def message_text(message: object) -> str | None:
-    """journald ``MESSAGE``: a string, or an array of byte values (decoded, bad bytes replaced)."""
-    if isinstance(message, str):
-        return message
-    if not isinstance(message, list):
-        return None
-    try:
-        return bytes(message).decode("utf-8", errors="replace")
-    except (TypeError, ValueError):  # an element that is not a byte value
-        return None
-
-
 def logfmt(text: str) -> dict[str, str]:
     """``key=value`` pairs of a logfmt line (values may be double-quoted with ``\\`` escapes)."""
     pairs: dict[str, str] = {}
@@ -267,9 +249,9 @@ def _quoted(text: str, pos: int) -> tuple[str, int]:
 
 def _journal_time(doc: dict[str, Any]) -> datetime | None:
     micros = doc.get("__REALTIME_TIMESTAMP")
-    if isinstance(micros, str) and micros.isdigit():
-        number = int(micros)
-        return _epoch(number // 1_000_000, (number % 1_000_000) * 1000)
+    number = ascii_int(micros) if isinstance(micros, str) else None
+    if number is not None:
+        return from_epoch_nanoseconds(number * 1000)
     return None
 
 

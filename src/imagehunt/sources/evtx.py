@@ -11,7 +11,7 @@ cut and reported: the parser itself stops there silently.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -111,7 +111,10 @@ def _parser(path: Path, handle: IO[bytes] | None) -> PyEvtxParser:
 
 
 def _records(
-    parser: PyEvtxParser, display: str, problems: ReadProblems, size: int | None
+    parser: PyEvtxParser,
+    display: str,
+    problems: ReadProblems,
+    size: Callable[[], int | None],
 ) -> Iterator[dict[str, Any]]:
     records = parser.records_json()
     previous, errors_in_a_row = 0, 0
@@ -139,22 +142,24 @@ def _records(
             problems.add(previous, str(exc))
             continue
         yield make_row(values, display, previous, FORMAT)
-    cut = truncation(size) if size is not None else None
+    total = size()  # asked after the parser is done: for gzip that costs no extra pass
+    cut = truncation(total) if total is not None else None
     if cut is not None:
         problems.add(previous + 1, cut)
 
 
 def _rows(path: Path, display: str, problems: ReadProblems) -> Iterator[dict[str, Any]]:
     if not is_gzip(path):
-        yield from _records(_parser(path, None), display, problems, path.stat().st_size)
+        yield from _records(_parser(path, None), display, problems, lambda: path.stat().st_size)
         return
     with open_binary(path) as handle:
-        unpacked: int | None
-        try:
-            unpacked = handle.seek(0, 2)  # the decompressed size
-        except (EOFError, OSError):
-            unpacked = None  # the gzip stream itself is cut: reading reports that
-        handle.seek(0)
+
+        def unpacked() -> int | None:
+            try:
+                return handle.seek(0, 2)  # the decompressed size
+            except (EOFError, OSError):
+                return None  # the gzip stream itself is cut: reading reports that
+
         yield from _records(_parser(path, handle), display, problems, unpacked)
 
 

@@ -10,7 +10,7 @@ process start; ``connect``/``send*`` with a server address is an outbound connec
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -19,9 +19,10 @@ import pyarrow as pa
 
 from imagehunt.sources.base import Head
 from imagehunt.sources.files import MAX_LINE_BYTES, open_binary
-from imagehunt.sources.normalize import to_timestamp
+from imagehunt.sources.normalize import ascii_int, from_epoch_nanoseconds, to_timestamp
 from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.rows import batches, make_row
+from imagehunt.sources.sysmon_fields import LINUX, basename
 
 FORMAT = "falco"
 
@@ -82,12 +83,13 @@ def alert_time(value: Any) -> datetime | None:
     if isinstance(value, bool) or value is None:
         return None
     if isinstance(value, int | float):
-        return _from_nanoseconds(value)
+        return from_epoch_nanoseconds(value)
     if not isinstance(value, str):
         return None
     text = value.strip()
-    if text.isdigit():
-        return _from_nanoseconds(int(text))
+    nanoseconds = ascii_int(text)
+    if nanoseconds is not None:
+        return from_epoch_nanoseconds(nanoseconds)
     dot = text.find(".")
     if dot >= 0:
         end = dot + 1
@@ -95,15 +97,6 @@ def alert_time(value: Any) -> datetime | None:
             end += 1
         text = text[: min(end, dot + 7)] + text[end:]
     return to_timestamp(text)
-
-
-def _from_nanoseconds(value: float) -> datetime | None:
-    """Epoch nanoseconds, cut to microseconds."""
-    try:
-        seconds, nanos = divmod(int(value), 1_000_000_000)
-        return datetime.fromtimestamp(seconds, tz=UTC) + timedelta(microseconds=nanos // 1000)
-    except (OverflowError, OSError, ValueError):
-        return None
 
 
 def _text(value: Any) -> str | None:
@@ -122,12 +115,6 @@ def _path(value: Any) -> str | None:
     return text if text is not None and text.startswith("/") else None
 
 
-def _basename(path: str | None) -> str | None:
-    if not path:
-        return None
-    return path.rsplit("/", 1)[-1] or None
-
-
 def split_fd_name(name: str | None) -> tuple[str | None, str | None, str | None, str | None]:
     """``fd.name`` of a socket, ``cip:cport->sip:sport``, as (cip, cport, sip, sport)."""
     if not name or "->" not in name:
@@ -144,14 +131,14 @@ def _process_values(fields: dict[str, Any]) -> dict[str, Any]:
     parent_exe = _path(fields.get("proc.pexepath")) or _path(fields.get("proc.pexe"))
     cmdline = _text(fields.get("proc.cmdline"))
     return {
-        "process.name": _text(fields.get("proc.name")) or _basename(executable),
+        "process.name": _text(fields.get("proc.name")) or basename(executable, LINUX),
         "process.executable": executable,
         "process.command_line": cmdline,
         "process.args": cmdline.split() if cmdline else None,
         "process.pid": fields.get("proc.pid"),
         "process.working_directory": _text(fields.get("proc.cwd")),
         "process.parent.pid": fields.get("proc.ppid"),
-        "process.parent.name": _text(fields.get("proc.pname")) or _basename(parent_exe),
+        "process.parent.name": _text(fields.get("proc.pname")) or basename(parent_exe, LINUX),
         "process.parent.executable": parent_exe,
         "process.parent.command_line": _text(fields.get("proc.pcmdline")),
         "user.name": _text(fields.get("user.name")),

@@ -9,6 +9,7 @@ from typing import IO, cast
 
 MAX_LINE_BYTES = 8 * 1024 * 1024  # longest line (or record) any source accepts
 HEAD_BYTES = 64 * 1024  # what sniffing looks at
+_SKIP_CHUNK = 1 << 20  # an over-long line is skipped in pieces of this size
 
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -37,3 +38,20 @@ def numbered_lines(handle: IO[bytes]) -> Iterator[tuple[int, bytes]]:
     """(1-based line number, raw line without its newline) for every line."""
     for number, raw in enumerate(handle, start=1):
         yield number, raw.rstrip(b"\r\n")
+
+
+def bounded_lines(
+    handle: IO[bytes], limit: int = MAX_LINE_BYTES
+) -> Iterator[tuple[int, bytes | None]]:
+    """(line number, raw line) for every line; None for a line longer than ``limit`` bytes,
+    which is skipped without being held in memory."""
+    number = 0
+    while raw := handle.readline(limit + 1):
+        number += 1
+        if len(raw) > limit and not raw.endswith(b"\n"):
+            while chunk := handle.readline(_SKIP_CHUNK):
+                if chunk.endswith(b"\n"):
+                    break
+            yield number, None
+        else:
+            yield number, raw

@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Iterator, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -27,6 +27,18 @@ def flatten(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any
             yield from flatten(value, path + ".")
         else:
             yield path, value
+
+
+def message_text(message: object) -> str | None:
+    """journald ``MESSAGE``: a string, or an array of byte values (decoded, bad bytes replaced)."""
+    if isinstance(message, str):
+        return message
+    if not isinstance(message, list):
+        return None
+    try:
+        return bytes(message).decode("utf-8", errors="replace")
+    except (TypeError, ValueError):  # an element that is not a byte value
+        return None
 
 
 def to_text(value: Any) -> str | None:
@@ -53,6 +65,8 @@ NUMBER_TEXT = r"[ \t\n\r\f]*[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][+-]?[0-9]+)?[ \
 MAX_EPOCH_MS = 253402300799999
 EPOCH_TEXT = r"[ \t\n\r\f]*[0-9]+(\.[0-9]*)?[ \t\n\r\f]*"
 _INTEGER_TEXT = re.compile(INTEGER_TEXT)
+_BIGINT_DIGITS = 19  # a BIGINT has at most 19 digits; longer text is no integer on either path
+MAX_DIGITS = 4300  # Python's int() refuses longer decimal text (sys.get_int_max_str_digits)
 _EPOCH_TEXT = re.compile(EPOCH_TEXT)
 _NUMBER_TEXT = re.compile(NUMBER_TEXT)
 
@@ -74,12 +88,25 @@ def to_integer(value: Any) -> int | None:
         return None
     if isinstance(value, str):
         if _INTEGER_TEXT.fullmatch(value):
-            number = int(value.strip(" \t\n\r\f"))
+            text = value.strip(" \t\n\r\f")
+            digits = text.lstrip("+-").lstrip("0") or "0"  # int() counts leading zeros too
+            if len(digits) > _BIGINT_DIGITS:
+                return None
+            number = -int(digits) if text.startswith("-") else int(digits)
             return number if -(2**63) <= number < 2**63 else None
         if _NUMBER_TEXT.fullmatch(value):
             return to_integer(float(value))
         return None
     return None
+
+
+def ascii_int(text: str) -> int | None:
+    """Non-negative integer from text of ASCII digits only ("²" and other scripts' digits
+    pass ``str.isdigit`` but are not numbers here); None otherwise or when too long."""
+    digits = text.lstrip("0") or "0"  # int() counts leading zeros towards its limit
+    if not (text.isascii() and text.isdigit()) or len(digits) > MAX_DIGITS:
+        return None
+    return int(digits)
 
 
 def to_strings(value: Any) -> list[str] | None:
@@ -89,6 +116,15 @@ def to_strings(value: Any) -> list[str] | None:
     items = value if isinstance(value, list) else [value]
     texts = [t for t in (to_text(v) for v in items) if t is not None]
     return texts
+
+
+def from_epoch_nanoseconds(value: float) -> datetime | None:
+    """Epoch nanoseconds as an aware UTC datetime, cut to microseconds (None if out of range)."""
+    try:
+        seconds, nanos = divmod(int(value), 1_000_000_000)
+        return datetime.fromtimestamp(seconds, tz=UTC) + timedelta(microseconds=nanos // 1000)
+    except (OverflowError, OSError, ValueError):
+        return None
 
 
 def to_timestamp(value: Any) -> datetime | None:

@@ -19,7 +19,7 @@ from typing import IO, Any
 import pyarrow as pa
 
 from imagehunt.sources.base import Head
-from imagehunt.sources.files import MAX_LINE_BYTES, open_binary
+from imagehunt.sources.files import MAX_LINE_BYTES, bounded_lines, open_binary
 from imagehunt.sources.normalize import to_timestamp
 from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.rows import batches, make_row
@@ -261,16 +261,9 @@ def _categories(values: dict[str, Any]) -> dict[str, Any]:
 # ---- reading ----------------------------------------------------------------------------------
 def physical_lines(handle: IO[bytes], problems: ReadProblems) -> Iterator[str]:
     """Decoded lines with their newline, one per physical line; over-long ones become empty."""
-    number = 0
-    while True:
-        raw = handle.readline(MAX_LINE_BYTES + 1)
-        if not raw:
-            return
-        number += 1
-        if len(raw) > MAX_LINE_BYTES and not raw.endswith(b"\n"):
+    for number, raw in bounded_lines(handle, MAX_LINE_BYTES):
+        if raw is None:
             problems.add(number, f"line longer than {MAX_LINE_BYTES} bytes")
-            while raw and not raw.endswith(b"\n"):
-                raw = handle.readline(MAX_LINE_BYTES + 1)
             yield "\n"
             continue
         text = raw.decode("utf-8", "replace")

@@ -24,6 +24,7 @@ import pyarrow as pa
 
 from imagehunt.sources.base import Head
 from imagehunt.sources.files import numbered_lines, open_binary
+from imagehunt.sources.normalize import message_text
 from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.rows import batches, make_row
 from imagehunt.sources.sysmon_fields import (
@@ -154,18 +155,6 @@ def _text_line_values(line: bytes) -> dict[str, Any] | None:
     return xml_values(line[start:].decode("utf-8", "replace"))
 
 
-def _message_text(value: Any) -> str | None:
-    """A journald MESSAGE: text, or the byte array journald writes for non-UTF-8 text."""
-    if isinstance(value, str):
-        return value
-    if isinstance(value, list):
-        try:
-            return bytes(value).decode("utf-8", "replace")
-        except (TypeError, ValueError):
-            return None
-    return None
-
-
 def _document_values(doc: dict[str, Any]) -> dict[str, Any] | None:
     """Values of a winlog document, or of a journald/forwarded one whose message is XML.
 
@@ -175,7 +164,7 @@ def _document_values(doc: dict[str, Any]) -> dict[str, Any] | None:
     if values is not None:
         return values
     for key in _MESSAGE_KEYS:
-        message = _message_text(doc.get(key))
+        message = message_text(doc.get(key))
         if message is not None and "<Event" in message:
             if "<!" in message:
                 raise ValueError("XML declarations (DOCTYPE, ENTITY, CDATA) are not accepted")
