@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
 from functools import cache
 from pathlib import Path
@@ -28,9 +27,9 @@ from imagehunt.pipelines import load_pipeline
 from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources.inputs import Input
 from support.pack_rules import pack_rule as _rule
+from support.query_text import assert_balanced_parentheses, assert_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "esql"
-UPDATE = os.environ.get("IMAGEHUNT_UPDATE_GOLDEN") == "1"
 NOT_CONVERTED = {
     "cloud_image_inventory": "context rule: not a detection",
     "miner_then_pool": "'eql' target",
@@ -83,10 +82,7 @@ def args_subject(args: list[str]) -> str:
 def test_golden(name: str) -> None:
     path = GOLDEN / f"{name}.esql"
     text = query(name) + "\n"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), "IMAGEHUNT_UPDATE_GOLDEN=1 to rewrite"
+    assert_golden(path, text)
 
 
 @pytest.mark.parametrize("name", converted())
@@ -98,11 +94,7 @@ def test_structure(name: str) -> None:
     )
     code = code_of(text)
     assert '"' not in code.replace('""', ""), "unbalanced quotes"
-    depth = 0
-    for char in code:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        assert depth >= 0
-    assert depth == 0, "unbalanced parentheses"
+    assert_balanced_parentheses(code)
     body = code.split("| WHERE ", 1)[1]
     words = set(re.findall(r"[A-Za-z_@][A-Za-z0-9_]*(?:\.[A-Za-z_][A-Za-z0-9_]*)*", body))
     fields = {w for w in words if w not in FUNCTIONS | KEYWORDS and not w.isdigit()}

@@ -13,9 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
-import os
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
 from pathlib import Path
@@ -24,17 +23,17 @@ from typing import Any
 import pytest
 from sigma.collection import SigmaCollection
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.rule import SigmaRule
 
 from imagehunt.backends import kql
 from imagehunt.backends.kql_mapping import load_mapping
 from imagehunt.backends.targets import Target, convert_pack
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import placeholder_pipeline
-from imagehunt.rulepack import PackRule, RulePack, load_pack
+from imagehunt.rulepack import RulePack, load_pack
+from support.pack_rules import pack_rule as _rule
+from support.query_text import assert_balanced_parentheses, assert_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "kql"
-UPDATE = os.environ.get("IMAGEHUNT_UPDATE_GOLDEN") == "1"
 NOT_CONVERTED = {
     "cloud_image_inventory": "context rule",
     "container_credential_exposure": "field 'container.id' has no column in table imProcessCreate",
@@ -309,11 +308,7 @@ def _output(name: str) -> tuple[str, str]:
 def test_golden(name: str) -> None:
     ext, text = _output(name)
     path = GOLDEN / f"{name}.{ext}"
-    if UPDATE:
-        GOLDEN.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert path.exists(), f"missing {path}; IMAGEHUNT_UPDATE_GOLDEN=1 to write it"
-    assert text == path.read_text(encoding="utf-8"), "IMAGEHUNT_UPDATE_GOLDEN=1 to rewrite"
+    assert_golden(path, text)
 
 
 @pytest.mark.parametrize(("name", "reason"), sorted(NOT_CONVERTED.items()))
@@ -339,11 +334,7 @@ def _outside_strings(text: str) -> tuple[str, list[str]]:
 def test_structure(name: str) -> None:
     text = query(name)
     code, literals = _outside_strings(text)
-    depth = 0
-    for char in code:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        assert depth >= 0, "closing parenthesis without opening one"
-    assert depth == 0, "unbalanced parentheses"
+    assert_balanced_parentheses(code)
     columns = load_mapping().columns()
     tables = {t.name for t in load_mapping().tables.values()}
     json_paths = {c.path for t in load_mapping().tables.values() for c in t.fields.values()}
@@ -547,19 +538,6 @@ def test_correlation_semantics_in_the_model() -> None:
 
 
 # ---- values, indicators, unmapped fields -----------------------------------------------------
-def _rule(detection: dict[str, Any], category: str = "process_creation") -> PackRule:
-    base = pack().by_ref("miner_process")
-    sigma = SigmaRule.from_dict(
-        {
-            "title": "t",
-            "id": "5f0c4a52-5a47-4b6f-9a3f-0d7f1f0e9a11",
-            "logsource": {"category": category},
-            "detection": detection,
-        }
-    )
-    return replace(base, sigma=sigma, path="t.yml", line=1)
-
-
 HOSTILE = 'x\' or 1=1 --" or true or "\\'
 
 
@@ -625,6 +603,7 @@ def test_unmapped_field_fails_only_its_rule() -> None:
     target = Target("kql", "KQL", kql.FORMATS, kql.convert)
     result = convert_pack(pack(), target, "kql", [bad, pack().by_ref("miner_process")])
     assert result.converted == ["miner_process"] and len(result.errors) == 1
+    assert "rule 't' cannot be converted" in str(result.errors[0])  # the bad rule, not the good
 
 
 def test_unknown_format_fails() -> None:

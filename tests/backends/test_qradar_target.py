@@ -9,7 +9,6 @@ for names outside the documented mapping, and the Java regexes they hold are run
 from __future__ import annotations
 
 import dataclasses
-import os
 import re
 from functools import cache
 from pathlib import Path
@@ -25,9 +24,9 @@ from imagehunt.errors import RuleError
 from imagehunt.pipelines import placeholder_pipeline
 from imagehunt.rulepack import RulePack, load_pack
 from support.pack_rules import pack_rule as _rule
+from support.query_text import assert_balanced_parentheses, assert_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "qradar"
-UPDATE = os.environ.get("IMAGEHUNT_UPDATE_GOLDEN") == "1"
 ALIASES = {"EventTime", "LogSource", "EventName", "DetectionBranch", "Step"}
 BUILTIN_COLUMNS = {"devicetime", "logsourceid", "qid", "sourceip", "username", "events"}
 # Rules QRadar events cannot serve, and the words their error must contain.
@@ -84,10 +83,7 @@ def test_golden(name: str) -> None:
     except RuleError as exc:
         text, suffix = str(exc).split(": ", 1)[1] + "\n", "error"
     path = GOLDEN / f"{name}.{suffix}"
-    if UPDATE:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
-    assert text == path.read_text(encoding="utf-8"), "IMAGEHUNT_UPDATE_GOLDEN=1 to rewrite"
+    assert_golden(path, text)
 
 
 @pytest.mark.parametrize("name", converted())
@@ -97,11 +93,7 @@ def test_structure(name: str) -> None:
     code = code_of(text)
     assert "'" not in code.replace("''", ""), "unbalanced single quotes"
     assert code.count('"') % 2 == 0, "unbalanced double quotes"
-    depth = 0
-    for char in code:
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        assert depth >= 0
-    assert depth == 0
+    assert_balanced_parentheses(code)
     mapping = qradar.mapping()
     documented = set(mapping.fields.values()) | set(mapping.ipv6_columns.values())
     for quoted in re.findall(r'"([^"]*)"', code):

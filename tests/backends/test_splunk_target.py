@@ -13,7 +13,6 @@ from __future__ import annotations
 import copy
 import ipaddress
 import json
-import os
 import re
 from datetime import datetime
 from functools import cache
@@ -30,11 +29,12 @@ from imagehunt.backends.splunk_spl import re2_to_pcre, spl_string
 from imagehunt.backends.targets import Target, convert_pack
 from imagehunt.errors import RuleError
 from imagehunt.rulepack import PackRule, RulePack, load_pack
+from imagehunt.sources.normalize import flatten
 from support.pack_rules import pack_rule as _rule
+from support.query_text import assert_balanced_parentheses, assert_golden
 
 GOLDEN = Path(__file__).parent / "golden" / "splunk"
 RULES_DIR = Path(__file__).resolve().parents[1] / "rules"
-UPDATE = os.environ.get("IMAGEHUNT_UPDATE_GOLDEN") == "1"
 HOSTILE = "x' or 1=1 --\" ) | delete \\"
 
 # Rules that cannot be converted, and the words their error must contain.
@@ -323,17 +323,6 @@ def where_of(query: str) -> str:
     return lines[0].removeprefix("| where ")
 
 
-def _flatten(doc: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat: dict[str, Any] = {}
-    for key, value in doc.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            flat.update(_flatten(value, name + "."))
-        else:
-            flat[name] = value
-    return flat
-
-
 def _in_dataset(category: str | None, ecs: dict[str, Any]) -> bool:
     """Whether the base search finds the event: CIM Processes are process launches, so a
     process end or a network event of a process is not in it (assuming the add-on tags so)."""
@@ -352,7 +341,7 @@ def cim_event(rule: PackRule, line: str) -> dict[str, Any] | None:
     source = rule.sigma.logsource
     dataset = dataset_for(source.category, source.product, source.service)
     assert dataset is not None
-    ecs = _flatten({k: v for k, v in json.loads(line).items() if not k.startswith("_")})
+    ecs = dict(flatten({k: v for k, v in json.loads(line).items() if not k.startswith("_")}))
     if not _in_dataset(source.category, ecs):
         return None
     event = {cim: ecs[name] for name, cim in dataset.fields.items() if ecs.get(name) is not None}
@@ -374,7 +363,7 @@ _TAGS = {
 def correlation_event(line: str) -> dict[str, Any] | None:
     """A sample line as a CIM event of the correlation's search, with its CIM tags."""
     data = json.loads(line)
-    ecs = _flatten({k: v for k, v in data.items() if not k.startswith("_")})
+    ecs = dict(flatten({k: v for k, v in data.items() if not k.startswith("_")}))
     if "dns.question.name" in ecs:
         category = "dns"
     elif "process" in _values(ecs.get("event.category")):
@@ -452,9 +441,7 @@ def test_golden(name: str) -> None:
         text, path = str(caught.value).split(": ", 1)[1] + "\n", GOLDEN / f"{name}.error.txt"
     else:
         text, path = converted(name) + "\n", GOLDEN / f"{name}.spl"
-    if UPDATE:
-        path.write_text(text, encoding="utf-8")
-    assert path.read_text(encoding="utf-8") == text, f"{path} differs (IMAGEHUNT_UPDATE_GOLDEN=1)"
+    assert_golden(path, text)
 
 
 def test_no_stale_golden_files() -> None:
@@ -466,11 +453,7 @@ def test_no_stale_golden_files() -> None:
 def test_structure_balanced(name: str) -> None:
     text = strip_literals(converted(name))
     assert text.count('"') % 2 == 0 and "```" not in text
-    depth = 0
-    for char in re.sub(r"'[^']*'", "''", text):
-        depth += {"(": 1, ")": -1}.get(char, 0)
-        assert depth >= 0
-    assert depth == 0
+    assert_balanced_parentheses(re.sub(r"'[^']*'", "''", text))
     assert text.count("'") % 2 == 0
     for line in converted(name).splitlines()[1:]:
         assert line.startswith(("```", "index=*", "| ")), line
@@ -495,7 +478,7 @@ def test_fields_belong_to_the_mapping(name: str) -> None:
 def test_every_where_expression_evaluates(name: str) -> None:
     for line in converted(name).splitlines():
         if line.startswith("| where "):
-            _tokenize(line.removeprefix("| where "))
+            evaluate(line.removeprefix("| where "), {})  # parses the whole expression
 
 
 def _sample_cases() -> list[tuple[str, str]]:

@@ -12,8 +12,10 @@ from typing import Any
 
 import pytest
 import yaml
+from sigma.types import SigmaString
 
 from imagehunt.image.names import parse_image_ref, typosquat_variants
+from support.reference_matcher import wildcard_match
 
 FOLDER = Path(str(files("imagehunt") / "indicators"))
 EXPECTED_LISTS = {
@@ -48,23 +50,8 @@ def _dropped(name: str) -> list[Any]:
     return [item["value"] for item in _load(name)["dropped"]]
 
 
-def _matches(pattern: str, text: str) -> bool:
-    """Sigma's value semantics: '*' any run, '?' one character, a backslash escapes '*', '?'
-    and itself (elsewhere it is a plain backslash); case-insensitive."""
-    regex, index = [], 0
-    while index < len(pattern):
-        char = pattern[index]
-        if char == "\\" and index + 1 < len(pattern) and pattern[index + 1] in "*?\\":
-            regex.append(re.escape(pattern[index + 1]))
-            index += 2
-            continue
-        regex.append(".*" if char == "*" else "." if char == "?" else re.escape(char))
-        index += 1
-    return re.fullmatch("".join(regex), text, flags=re.IGNORECASE | re.DOTALL) is not None
-
-
 def _any_match(name: str, text: str) -> bool:
-    return any(_matches(str(v), text) for v in _values(name))
+    return any(wildcard_match(SigmaString(str(v)), text, cased=False) for v in _values(name))
 
 
 LIST_FILES = sorted(FOLDER.glob("*.yml"))

@@ -451,8 +451,9 @@ def test_a6_row_in_where_but_no_when_is_unknown(alerted: dict[str, dict[str, str
 def test_a7_log_source_types_hard_coded(alerted: dict[str, dict[str, str]], fmt: str) -> None:
     """A7: xmrig logged by a sensor outside LOGSOURCETYPEID (12, 347, 433) is invisible."""
     row = seed_view("A6-both", _format=fmt)
-    assert not aql_result(row).visible
-    assert not aql_result(row).matched
+    result = aql_result(row)
+    assert not result.visible
+    assert not result.matched
     assert aql_result(seed_view("A6-both", _format="auditd")).matched  # control: type 433
     assert reports(alerted, "A6-both", "miner_process")
 

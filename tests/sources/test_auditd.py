@@ -18,6 +18,7 @@ from imagehunt.sources.inputs import Input
 from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
 from support.corpus import corpus_dir
+from support.source_rows import read_rows
 
 SAMPLES = Path(__file__).parent / "samples" / "auditd"
 GS = "\x1d"
@@ -88,12 +89,6 @@ def write(path: Path, lines: list[str]) -> Path:
     return path
 
 
-def read_rows(path: Path) -> tuple[list[dict[str, Any]], ReadProblems]:
-    problems = ReadProblems()
-    rows = [r for b in auditd.read(path, path.name, problems) for r in b.to_pylist()]
-    return rows, problems
-
-
 def compact(row: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in row.items() if v is not None}
 
@@ -125,14 +120,14 @@ def test_corpus_files_parse_with_exact_counts(name: str) -> None:
     assert len(path.read_bytes().splitlines()) == lines
     fmt, _reason = sniff(path)
     assert fmt == "auditd"
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "auditd")
     assert len(rows) == expected_rows
     assert problems.count == expected_problems
     assert [r["process.command_line"] for r in rows] == commands
 
 
 def test_corpus_arp_rows_are_complete() -> None:
-    rows, _ = read_rows(corpus_dir("auditd") / "otrf_sh_arp_cache.log")
+    rows, _ = read_rows(corpus_dir("auditd") / "otrf_sh_arp_cache.log", "auditd")
     first = compact(rows[0])
     assert first["process.name"] == "arp"
     assert first["process.executable"] == "/usr/sbin/arp"
@@ -152,7 +147,9 @@ def test_corpus_arp_rows_are_complete() -> None:
 
 
 def test_corpus_unknown_record_is_a_problem_at_its_line() -> None:
-    _rows, problems = read_rows(corpus_dir("auditd") / "elastic_integrations_test-auditd-raw.log")
+    _rows, problems = read_rows(
+        corpus_dir("auditd") / "elastic_integrations_test-auditd-raw.log", "auditd"
+    )
     assert problems.first == [(42, "auditd record without msg=audit(EPOCH:SERIAL)")]
 
 
@@ -172,7 +169,7 @@ def test_container_sample_fires_downloader_miner_and_pool(pack: RulePack) -> Non
 
 
 def test_container_sample_rows_carry_parent_node_and_evidence() -> None:
-    rows, problems = read_rows(SAMPLES / "container_miner.log")
+    rows, problems = read_rows(SAMPLES / "container_miner.log", "auditd")
     assert problems.count == 0
     shim, curl, miner, connection = (compact(r) for r in rows)
     assert shim["host.name"] == "web-1"
@@ -195,7 +192,7 @@ def test_container_sample_rows_carry_parent_node_and_evidence() -> None:
 def test_benign_sample_fires_nothing_and_skips_unix_sockets(pack: RulePack) -> None:
     path = SAMPLES / "benign.log"
     assert alerts_of(pack, path) == []
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "auditd")
     assert problems.count == 0
     assert [r["process.name"] for r in rows] == ["bash", "ls", "curl"]
     assert rows[1]["process.parent.name"] == "bash"
@@ -205,7 +202,7 @@ def test_benign_sample_fires_nothing_and_skips_unix_sockets(pack: RulePack) -> N
 
 def test_enriched_sample_gives_user_name_and_ipv6(pack: RulePack) -> None:
     path = SAMPLES / "enriched.log"
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "auditd")
     assert problems.count == 0
     started, connection = (compact(r) for r in rows)
     assert started["user.name"] == "dev"
@@ -242,7 +239,7 @@ def test_node_prefix_hex_exe_cwd_and_args(tmp_path: Path) -> None:
         for line in exec_event(stamp, 9, 8, exe, ["run", "a b", 'q"t', "ü"], cwd="/srv/my dir")
     ]
     assert exe.encode().hex().upper() in lines[0]
-    rows, problems = read_rows(write(tmp_path / "a.log", lines))
+    rows, problems = read_rows(write(tmp_path / "a.log", lines), "auditd")
     row = compact(rows[0])
     assert problems.count == 0
     assert row["host.name"] == "db-2"
@@ -266,7 +263,7 @@ def test_split_arguments_and_several_execve_records(tmp_path: Path) -> None:
         f'type=EXECVE msg=audit({stamp}): a2="-c" a3_len=6 a3[0]="pri" a3[1]="nt()"',
         f"type=EOE msg=audit({stamp}): ",
     ]
-    rows, _ = read_rows(write(tmp_path / "a.log", lines))
+    rows, _ = read_rows(write(tmp_path / "a.log", lines), "auditd")
     assert rows[0]["process.args"] == ["python3", long_arg, "-c", "print()"]
 
 
@@ -277,7 +274,7 @@ def test_proctitle_is_used_when_execve_is_missing(tmp_path: Path) -> None:
         syscall(stamp, 59, 10, 1, "/bin/sh"),
         f"type=PROCTITLE msg=audit({stamp}): proctitle={title}",
     ]
-    rows, _ = read_rows(write(tmp_path / "a.log", lines))
+    rows, _ = read_rows(write(tmp_path / "a.log", lines), "auditd")
     assert rows[0]["process.args"] == ["sh", "-c", "sleep 1"]
     assert rows[0]["process.command_line"] == "sh -c sleep 1"
 
@@ -286,7 +283,7 @@ def test_interleaved_and_out_of_order_records(tmp_path: Path) -> None:
     first = exec_event("1763800000.000:10", 100, 1, "/usr/bin/curl", ["curl", "x"])
     second = exec_event("1763800000.001:11", 101, 1, "/usr/bin/wget", ["wget", "y"])
     lines = [second[1], first[0], second[0], first[1], second[2], first[2], first[5], second[5]]
-    rows, problems = read_rows(write(tmp_path / "a.log", lines))
+    rows, problems = read_rows(write(tmp_path / "a.log", lines), "auditd")
     assert problems.count == 0
     by_name = {r["process.name"]: r for r in rows}
     assert by_name["curl"]["_line"] == 2
@@ -300,7 +297,7 @@ def test_same_serial_on_two_nodes_are_two_events(tmp_path: Path) -> None:
     stamp = "1763800000.000:10"
     lines = [f"node=a {x}" for x in exec_event(stamp, 1, 0, "/bin/a", ["a"])[:2]]
     lines += [f"node=b {x}" for x in exec_event(stamp, 2, 0, "/bin/b", ["b"])[:2]]
-    rows, _ = read_rows(write(tmp_path / "a.log", lines))
+    rows, _ = read_rows(write(tmp_path / "a.log", lines), "auditd")
     assert sorted((r["host.name"], r["process.name"]) for r in rows) == [("a", "a"), ("b", "b")]
 
 
@@ -332,7 +329,7 @@ def test_connect_on_other_architectures_and_failures(tmp_path: Path) -> None:
     lines += connect_event("1.000:3", 7, "/usr/bin/nc", inet, success="no", exit_code="-111")
     socketcall_send = connect_event("1.000:4", 8, "/usr/bin/nc", inet, arch="40000003", a0="9")
     lines += [socketcall_send[0].replace("syscall=42", "syscall=102"), *socketcall_send[1:]]
-    rows, _ = read_rows(write(tmp_path / "a.log", lines))
+    rows, _ = read_rows(write(tmp_path / "a.log", lines), "auditd")
     assert [(r["process.pid"], r["event.outcome"]) for r in rows] == [
         (5, "success"),
         (6, "success"),
@@ -347,7 +344,7 @@ def test_aarch64_and_i386_execve(tmp_path: Path) -> None:
     lines[6] = lines[6].replace("syscall=59", "syscall=11")
     open_call = exec_event("1.000:3", 7, 1, "/bin/cat", ["cat"])[:1]
     lines += [open_call[0].replace("syscall=59", "syscall=257")]
-    rows, _ = read_rows(write(tmp_path / "a.log", lines))
+    rows, _ = read_rows(write(tmp_path / "a.log", lines), "auditd")
     assert [r["process.name"] for r in rows] == ["xmrig", "minerd"]
 
 
@@ -357,7 +354,7 @@ def test_aarch64_and_i386_execve(tmp_path: Path) -> None:
 def test_parent_learned_from_a_non_exec_syscall(tmp_path: Path) -> None:
     lines = [syscall("1.000:1", 56, 300, 1, "/usr/bin/containerd-shim-runc-v2")]  # clone
     lines += exec_event("1.000:2", 301, 300, "/usr/bin/wget", ["wget", "http://h/xmrig"])
-    rows, _ = read_rows(write(tmp_path / "a.log", lines))
+    rows, _ = read_rows(write(tmp_path / "a.log", lines), "auditd")
     assert len(rows) == 1
     assert rows[0]["process.parent.name"] == "containerd-shim-runc-v2"
     assert rows[0]["process.parent.command_line"] is None
@@ -397,7 +394,9 @@ def test_parent_learned_from_a_non_exec_syscall(tmp_path: Path) -> None:
 def test_rootfs_evidence(
     tmp_path: Path, exe: str, cwd: str, evidence: str | None, container_id: str | None
 ) -> None:
-    rows, _ = read_rows(write(tmp_path / "a.log", exec_event("1.000:1", 5, 1, exe, ["x"], cwd)))
+    rows, _ = read_rows(
+        write(tmp_path / "a.log", exec_event("1.000:1", 5, 1, exe, ["x"], cwd)), "auditd"
+    )
     assert rows[0]["labels.container_evidence"] == evidence
     assert rows[0]["container.id"] == container_id
 
@@ -408,7 +407,7 @@ def test_runtime_parents_and_inherited_evidence(tmp_path: Path, runtime: str) ->
     lines += exec_event("1.000:2", 11, 10, "/bin/sh", ["sh", "-c", "curl x"])
     lines += exec_event("1.000:3", 12, 11, "/usr/bin/curl", ["curl", "x"])
     lines += exec_event("1.000:4", 13, 99, "/usr/bin/curl", ["curl", "x"])
-    rows, _ = read_rows(write(tmp_path / "a.log", lines))
+    rows, _ = read_rows(write(tmp_path / "a.log", lines), "auditd")
     evidence = [r["labels.container_evidence"] for r in rows]
     assert evidence == [None, f"parent:{runtime}", f"ancestor:parent:{runtime}", None]
 
@@ -416,7 +415,7 @@ def test_runtime_parents_and_inherited_evidence(tmp_path: Path, runtime: str) ->
 def test_container_id_record_is_honoured(tmp_path: Path) -> None:
     lines = exec_event("1.000:1", 10, 1, "/usr/bin/xmrig", ["xmrig"])
     lines.insert(5, "type=CONTAINER_ID msg=audit(1.000:1): contid=123459")
-    rows, _ = read_rows(write(tmp_path / "a.log", lines))
+    rows, _ = read_rows(write(tmp_path / "a.log", lines), "auditd")
     assert (rows[0]["labels.container_evidence"], rows[0]["container.id"]) == ("contid", "123459")
 
 
@@ -428,7 +427,7 @@ def test_container_downloader_fires_through_a_shell_in_the_container(
     lines = exec_event("1.000:1", 10, 1, "/bin/sh", ["sh", "-c", "x"], cwd=task)
     lines += exec_event("1.000:2", 11, 10, "/usr/bin/curl", ["curl", "-O", "http://h/xmrig"])
     path = write(tmp_path / "a.log", lines)
-    rows, _ = read_rows(path)
+    rows, _ = read_rows(path, "auditd")
     assert rows[1]["container.id"] == cid
     assert ("container_downloader", [("a.log", 7)]) in alerts_of(pack, path)
 
@@ -459,7 +458,7 @@ def test_malformed_lines_are_counted_and_neighbours_read(tmp_path: Path) -> None
         *good[3:],
         *other,
     ]
-    rows, problems = read_rows(write(tmp_path / "a.log", lines))
+    rows, problems = read_rows(write(tmp_path / "a.log", lines), "auditd")
     assert [(r["process.name"], r["_line"]) for r in rows] == [("xmrig", 1), ("ls", 12)]
     assert [line for line, _reason in problems.first] == [4, 6, 7, 8]
     assert problems.first[0][1] == "not an auditd record (no type=)"
@@ -483,7 +482,7 @@ def test_hostile_records_never_crash(tmp_path: Path, record: str) -> None:
     for first in (head, connect):
         path = tmp_path / "h.log"
         path.write_bytes(f"{first}\n{record}\n".encode("utf-8", "surrogateescape"))
-        rows, problems = read_rows(path)
+        rows, problems = read_rows(path, "auditd")
         assert problems.count == 0
         assert len(rows) <= 1
         assert all(len(r["process.args"] or []) <= 65536 for r in rows)
@@ -498,7 +497,7 @@ def test_over_long_lines_are_problems(tmp_path: Path, monkeypatch: pytest.Monkey
     lines.append("z" * 1000)
     path = tmp_path / "a.log"
     path.write_text("\n".join(lines), encoding="utf-8")  # no final newline
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "auditd")
     assert [(r["process.name"], r["_line"]) for r in rows] == [("xmrig", 1), ("ls", 4)]
     assert problems.first == [(3, "line longer than 300 bytes"), (6, "line longer than 300 bytes")]
 
@@ -508,7 +507,7 @@ def test_syslog_prefix_and_crlf_are_tolerated(tmp_path: Path) -> None:
     lines[1] = "Nov 22 10:00:00 h audispd: " + lines[1]
     path = tmp_path / "a.log"
     path.write_bytes("".join(x + "\r\n" for x in lines).encode())
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "auditd")
     assert problems.count == 0
     assert rows[0]["process.args"] == ["xmrig", "-o", "p:3333"]
     assert rows[0]["process.working_directory"] == "/"
@@ -537,7 +536,7 @@ def test_open_events_are_bounded(
         for event in events:
             sizes.append(len(event.records))
     assert sizes == [3] * 40
-    rows, _ = read_rows(path)
+    rows, _ = read_rows(path, "auditd")
     assert [r["process.name"] for r in rows] == [f"p{n}" for n in range(1, 41)]
 
 
@@ -546,7 +545,7 @@ def test_oversized_event_drops_records(tmp_path: Path, monkeypatch: pytest.Monke
     lines = exec_event("1.000:1", 10, 1, "/usr/bin/xmrig", ["xmrig", "y" * 1000])
     title = b"xmrig\0" + b"y" * 122  # the kernel cuts PROCTITLE at 128 bytes
     lines[4] = f"type=PROCTITLE msg=audit(1.000:1): proctitle={title.hex().upper()}"
-    rows, problems = read_rows(write(tmp_path / "a.log", lines))
+    rows, problems = read_rows(write(tmp_path / "a.log", lines), "auditd")
     assert problems.first == [(2, "record dropped: its event holds over 1200 bytes")]
     assert rows[0]["process.name"] == "xmrig"
     assert rows[0]["process.args"] == ["xmrig", "y" * 122]  # from PROCTITLE

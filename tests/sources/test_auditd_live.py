@@ -9,13 +9,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import load_pack
-from imagehunt.sources import auditd
-from imagehunt.sources.inputs import Input
-from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
 from support.live_auditd import live_audit
+from support.source_rows import read_rows, scan_hits
 
 
 def test_live_miner_exec_fires_miner_process(tmp_path: Path) -> None:
@@ -30,8 +27,7 @@ def test_live_miner_exec_fires_miner_process(tmp_path: Path) -> None:
             session.run_as_user("python3", "-c", probe)
         session.collect(log, needle=str(miner))
     assert sniff(log) == ("auditd", "")
-    problems = ReadProblems()
-    rows = [r for b in auditd.read(log, log.name, problems) for r in b.to_pylist()]
+    rows, _ = read_rows(log, "auditd")
     # the log may hold earlier sessions too: this one's temp dir is unique
     starts = [r for r in rows if r["process.executable"] == str(miner)]
     assert starts, f"no execve of the copy in {log.read_text()[:2000]}"
@@ -41,9 +37,8 @@ def test_live_miner_exec_fires_miner_process(tmp_path: Path) -> None:
     assert start["user.id"] is not None and start["user.id"] != "0"
     lines = log.read_bytes().split(b"\n")  # not str.splitlines: enriched logs hold \x1d
     assert b"msg=audit(" in lines[start["_line"] - 1]
-    outcome = run_scan(load_pack(select=["miner_process"]), [Input(log, log.name, "auditd")])
-    evidence = [(a.rule.name, a.evidence[0].file, a.evidence[0].line) for a in outcome.alerts]
-    assert ("miner_process", log.name, start["_line"]) in evidence
+    hits = scan_hits(load_pack(select=["miner_process"]), log, "auditd")
+    assert ("miner_process", log.name, start["_line"]) in hits
     if shutil.which("python3"):
         ports = [r["destination.port"] for r in rows if r["destination.ip"] == "127.0.0.1"]
         assert 3333 in ports

@@ -18,28 +18,17 @@ from imagehunt.rulepack import load_pack
 from imagehunt.sources import cloudtrail, cloudtrail_fields
 from imagehunt.sources import cloudtrail_layout as layout
 from imagehunt.sources.base import Head
-from imagehunt.sources.files import read_head
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
 from support.corpus import corpus_dir
 from support.events import MINER, write_lines
+from support.source_rows import head_of, read_rows
 
 SAMPLES = Path(__file__).parent / "samples" / "cloudtrail"
 
 
-def read_rows(path: Path) -> tuple[list[dict[str, Any]], ReadProblems]:
-    problems = ReadProblems()
-    rows = [r for b in cloudtrail.read(path, path.name, problems) for r in b.to_pylist()]
-    return rows, problems
-
-
 def by_id(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {row["event.id"]: row for row in rows}
-
-
-def head_of(path: Path) -> Head:
-    return Head(name=path.name.lower().removesuffix(".gz"), data=read_head(path))
 
 
 def record(name: str = "RunInstances", **extra: Any) -> dict[str, Any]:
@@ -74,7 +63,7 @@ FORMS = {
 
 @pytest.mark.parametrize("name", sorted(FORMS))
 def test_every_container_form_gives_records_at_their_opening_line(name: str) -> None:
-    rows, problems = read_rows(SAMPLES / name)
+    rows, problems = read_rows(SAMPLES / name, "cloudtrail")
     lines, problem_lines = FORMS[name]
     assert [row["_line"] for row in rows] == lines
     assert [line for line, _ in problems.first] == problem_lines
@@ -87,8 +76,8 @@ def test_every_container_form_gives_records_at_their_opening_line(name: str) -> 
 def test_gzip_gives_the_same_rows(name: str, tmp_path: Path) -> None:
     packed = tmp_path / (name + ".gz")
     packed.write_bytes(gzip.compress((SAMPLES / name).read_bytes()))
-    plain, _ = read_rows(SAMPLES / name)
-    unpacked, problems = read_rows(packed)
+    plain, _ = read_rows(SAMPLES / name, "cloudtrail")
+    unpacked, problems = read_rows(packed, "cloudtrail")
     strip = [{k: v for k, v in r.items() if k != "_file"} for r in unpacked]
     assert strip == [{k: v for k, v in r.items() if k != "_file"} for r in plain]
     assert problems.count == len(FORMS[name][1])
@@ -96,7 +85,7 @@ def test_gzip_gives_the_same_rows(name: str, tmp_path: Path) -> None:
 
 
 def test_braces_in_strings_do_not_move_record_starts() -> None:
-    rows, problems = read_rows(SAMPLES / "s3_records_pretty.json")
+    rows, problems = read_rows(SAMPLES / "s3_records_pretty.json", "cloudtrail")
     first, last = rows
     assert first["user_agent.original"].startswith('odd-agent/1.0 {"Records": [{')
     assert last["aws.cloudtrail.error_message"].endswith('C:\\temp\\ {"a": [1, 2]} \\')
@@ -133,7 +122,7 @@ def test_irregular_layout_falls_back_to_the_exact_scanner(tmp_path: Path) -> Non
     text = "[\n  " + ",\n    ".join(json.dumps(r) for r in records) + "\n]\n"
     path = tmp_path / "mixed.json"
     path.write_text(text)
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "cloudtrail")
     assert [row["_line"] for row in rows] == [2, 3, 4, 5]
     assert problems.count == 0
 
@@ -142,7 +131,7 @@ def test_generated_pretty_file_lines_match_json_positions(tmp_path: Path) -> Non
     records = [record(eventID=str(i), userAgent="{" * (i % 3) + "]" * i) for i in range(50)]
     path = tmp_path / "pretty.json"
     path.write_text(json.dumps({"Records": records}, indent=4))
-    rows, _ = read_rows(path)
+    rows, _ = read_rows(path, "cloudtrail")
     lines = path.read_text().splitlines()
     opening = [n for n, line in enumerate(lines, 1) if line == "        {"]
     assert [row["_line"] for row in rows] == opening
@@ -153,7 +142,7 @@ def test_generated_pretty_file_lines_match_json_positions(tmp_path: Path) -> Non
 def test_invalid_document_is_one_problem_at_the_failing_line(tmp_path: Path) -> None:
     path = tmp_path / "cut.json"
     path.write_text('[\n  {\n    "eventName": "RunInstances",\n    "eventSource": \n')
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "cloudtrail")
     assert rows == []
     assert problems.count == 1
     line, reason = problems.first[0]
@@ -163,7 +152,7 @@ def test_invalid_document_is_one_problem_at_the_failing_line(tmp_path: Path) -> 
 def test_ndjson_with_a_broken_first_line_keeps_the_rest(tmp_path: Path) -> None:
     good = json.dumps(record(eventID="ok"))
     path = write_lines(tmp_path / "a.ndjson", ['{"eventName": "RunInstances", oops}', good, good])
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "cloudtrail")
     assert [row["_line"] for row in rows] == [2, 3]
     assert problems.first[0][0] == 1 and problems.count == 1
 
@@ -175,7 +164,7 @@ def test_overlong_line_is_skipped_and_counted(
     small = json.dumps(record(eventID="small"))
     big = json.dumps(record(eventID="big", userAgent="x" * 1000))
     path = write_lines(tmp_path / "a.ndjson", [small, big, small])
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "cloudtrail")
     assert [row["_line"] for row in rows] == [1, 3]
     assert problems.first == [(2, "line longer than 400 bytes")]
 
@@ -186,7 +175,7 @@ def test_one_line_records_file_longer_than_a_line_is_read_whole(
     monkeypatch.setattr(cloudtrail, "MAX_LINE_BYTES", 500)
     path = tmp_path / "trail.json"
     path.write_text(json.dumps({"Records": [record(eventID=str(i)) for i in range(10)]}) + "\n")
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "cloudtrail")
     assert [row["_line"] for row in rows] == [1] * 10
     assert [row["event.id"] for row in rows] == [str(i) for i in range(10)]
     assert problems.count == 0
@@ -199,7 +188,7 @@ def test_document_over_the_limit_is_refused(
     path = tmp_path / "big.json"
     path.write_text(json.dumps({"Records": [record(eventID=str(i)) for i in range(20)]}, indent=2))
     with pytest.raises(ImagehuntError, match="not read whole"):
-        read_rows(path)
+        read_rows(path, "cloudtrail")
     outcome = run_scan(load_pack(select=["miner_process"]), [Input(path, "big", "cloudtrail")])
     assert "not read whole" in outcome.inputs[0].skipped_reason
 
@@ -207,7 +196,7 @@ def test_document_over_the_limit_is_refused(
 # ---- mapping --------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def compact() -> dict[str, dict[str, Any]]:
-    rows, problems = read_rows(SAMPLES / "s3_records_compact.json")
+    rows, problems = read_rows(SAMPLES / "s3_records_compact.json", "cloudtrail")
     assert problems.count == 0
     return by_id(rows)
 
@@ -276,20 +265,20 @@ def test_launch_template_ipv6_source_and_failure(compact: dict[str, dict[str, An
 
 
 def test_other_forms_map_the_same_fields() -> None:
-    stratus = by_id(read_rows(SAMPLES / "stratus_array.json")[0])
+    stratus = by_id(read_rows(SAMPLES / "stratus_array.json", "cloudtrail")[0])
     launch = stratus["e0000004-0000-4000-8000-000000000002"]
     assert launch["aws.ec2.instance_type"] == "p4d.24xlarge"
     assert launch["aws.ec2.instance_count"] == 8
     assert launch["event.outcome"] == "failure"
     assert launch["user.name"] == "gpu-launcher"
-    (copy,) = read_rows(SAMPLES / "single_record.json")[0]
+    (copy,) = read_rows(SAMPLES / "single_record.json", "cloudtrail")[0]
     assert copy["aws.ec2.image_ids"] == ["ami-0deadbeef0000f00d"]  # the source, not the copy
     assert copy["user.name"] == "i-0123456789abcdef0"  # no sessionIssuer: the session name
     assert copy["source.ip"] is None and copy["source.address"] == "ec2.amazonaws.com"
 
 
 def test_ndjson_rows(tmp_path: Path) -> None:
-    rows = read_rows(SAMPLES / "records.ndjson")[0]
+    rows = read_rows(SAMPLES / "records.ndjson", "cloudtrail")[0]
     login, describe, deregister, launch = rows
     assert login["event.outcome"] == "failure"  # errorMessage without errorCode (ConsoleLogin)
     assert login["aws.cloudtrail.error_code"] is None
@@ -297,7 +286,7 @@ def test_ndjson_rows(tmp_path: Path) -> None:
     assert describe["cloud.account.id"] == "111122223333"  # from userIdentity
     assert deregister["aws.ec2.image_ids"] == ["ami-0gone00000000000b"]
     assert launch["aws.ec2.instance_count"] == 3  # minCount when maxCount is absent
-    _, problems = read_rows(SAMPLES / "records.ndjson")
+    _, problems = read_rows(SAMPLES / "records.ndjson", "cloudtrail")
     reasons = [reason for _, reason in problems.first]
     assert reasons[0].startswith("invalid JSON")
     assert "without eventName/eventSource" in reasons[1]
@@ -305,10 +294,10 @@ def test_ndjson_rows(tmp_path: Path) -> None:
 
 
 def test_logstash_timestamp_and_wrapped_records() -> None:
-    first, second = read_rows(SAMPLES / "logstash.ndjson")[0]
+    first, second = read_rows(SAMPLES / "logstash.ndjson", "cloudtrail")[0]
     assert first["@timestamp"].isoformat() == "2026-11-20T16:00:00+00:00"
     assert second["user.name"] == "web-instance-role"
-    wrapped = read_rows(SAMPLES / "filebeat.ndjson")[0]
+    wrapped = read_rows(SAMPLES / "filebeat.ndjson", "cloudtrail")[0]
     assert [row["aws.ec2.instance_type"] for row in wrapped] == ["g5.48xlarge", None, "t3.micro"]
     assert wrapped[0]["@timestamp"].isoformat() == "2026-11-20T17:00:00+00:00"  # not ingest time
     assert wrapped[1]["aws.ec2.launch_permission_groups"] == ["all"]  # from event.original
@@ -316,7 +305,7 @@ def test_logstash_timestamp_and_wrapped_records() -> None:
 
 
 def test_elastic_documents_without_the_raw_record() -> None:
-    launch, share, hit = read_rows(SAMPLES / "elastic_processed.ndjson")[0]
+    launch, share, hit = read_rows(SAMPLES / "elastic_processed.ndjson", "cloudtrail")[0]
     assert launch["aws.ec2.image_ids"] == ["ami-0e1a571c00000000a"]
     assert (launch["aws.ec2.instance_type"], launch["aws.ec2.instance_count"]) == ("p3.8xlarge", 6)
     assert json.loads(launch["aws.cloudtrail.request_parameters"])["instanceType"] == "p3.8xlarge"
@@ -334,7 +323,7 @@ def test_elastic_documents_without_the_raw_record() -> None:
 def test_request_text_is_bounded(tmp_path: Path) -> None:
     big = record(eventID="big", requestParameters={"userData": "A" * 100_000})
     path = write_lines(tmp_path / "a.ndjson", [big])
-    (row,) = read_rows(path)[0]
+    (row,) = read_rows(path, "cloudtrail")[0]
     text = row["aws.cloudtrail.request_parameters"]
     assert len(text) < cloudtrail_fields.MAX_JSON_TEXT + 100
     assert text.endswith("...[truncated: 100015 bytes]")
@@ -350,7 +339,7 @@ def test_odd_field_types_never_fail(tmp_path: Path) -> None:
         errorCode="",
     )
     path = write_lines(tmp_path / "a.ndjson", [odd])
-    (row,) = read_rows(path)[0]
+    (row,) = read_rows(path, "cloudtrail")[0]
     assert row["@timestamp"] is None and row["user.name"] is None
     assert row["source.ip"] is None and row["source.address"] == "17"
     assert row["aws.ec2.image_ids"] is None and row["aws.ec2.instance_type"] is None
@@ -377,7 +366,7 @@ def test_damaged_files_never_crash_and_never_lose_records_silently(tmp_path: Pat
         path = tmp_path / f"damaged{number}.json"
         path.write_bytes(bytes(data))
         try:
-            rows, problems = read_rows(path)
+            rows, problems = read_rows(path, "cloudtrail")
         except ImagehuntError:  # only the size limit may refuse a file
             raise AssertionError(f"sample {number} refused") from None
         cloudtrail.sniff(Head(name=path.name, data=bytes(data[:65536])))
@@ -399,7 +388,7 @@ def test_sniff_beyond_the_head(tmp_path: Path) -> None:
     huge = tmp_path / "huge.json"
     huge.write_text(json.dumps([record(requestParameters={"x": "y" * 100_000})], indent=2))
     assert cloudtrail.sniff(head_of(huge))
-    assert len(read_rows(huge)[0]) == 1
+    assert len(read_rows(huge, "cloudtrail")[0]) == 1
 
 
 NOT_CLOUDTRAIL: dict[str, str] = {
@@ -548,11 +537,11 @@ def test_corpus_files_parse_completely() -> None:
     total = 0
     for path in files:
         assert sniff(path) == ("cloudtrail", ""), path
-        rows, problems = read_rows(path)
+        rows, problems = read_rows(path, "cloudtrail")
         assert problems.count == 0, (path, problems.first)
         assert len(rows) == _expected_count(path), path
         total += len(rows)
-    counts = {p.name: len(read_rows(p)[0]) for p in files}
+    counts = {p.name: len(read_rows(p, "cloudtrail")[0]) for p in files}
     assert counts["otrf_ec2_proxy_s3_exfiltration.ndjson"] == 103
     assert counts["elastic_integrations_test-run-instances-json.log"] == 1
     assert counts["aws.execution.ec2-launch-unusual-instances.json"] == 3
@@ -561,7 +550,7 @@ def test_corpus_files_parse_completely() -> None:
 
 def test_corpus_unusual_instances_launch() -> None:
     path = corpus_dir("cloudtrail") / "stratus_detonation_logs"
-    rows, _ = read_rows(path / "aws.execution.ec2-launch-unusual-instances.json")
+    rows, _ = read_rows(path / "aws.execution.ec2-launch-unusual-instances.json", "cloudtrail")
     (launch,) = [r for r in rows if r["event.action"] == "RunInstances"]
     assert launch["_line"] == 2  # its opening brace; "eventName" is on line 8
     assert launch["aws.ec2.instance_type"] == "p2.xlarge"
@@ -570,16 +559,17 @@ def test_corpus_unusual_instances_launch() -> None:
     assert launch["aws.cloudtrail.error_code"] == "Client.UnauthorizedOperation"
     assert launch["event.outcome"] == "failure"
     assert [r["_line"] for r in rows] == [2, 66, 118]
-    share = read_rows(path / "aws.exfiltration.ec2-share-ami.json")[0][0]
+    share = read_rows(path / "aws.exfiltration.ec2-share-ami.json", "cloudtrail")[0][0]
     assert share["aws.ec2.launch_permission_accounts"] == ["846424999548"]
 
 
 def test_corpus_logstash_and_elastic_files() -> None:
     folder = corpus_dir("cloudtrail")
-    otrf, _ = read_rows(folder / "otrf_ec2_proxy_s3_exfiltration.ndjson")
+    otrf, _ = read_rows(folder / "otrf_ec2_proxy_s3_exfiltration.ndjson", "cloudtrail")
     assert [r["_line"] for r in otrf] == list(range(1, 104))
     assert all(r["@timestamp"] is not None for r in otrf)
-    (elastic,) = read_rows(folder / "elastic_integrations_test-run-instances-json.log")[0]
+    elastic_log = folder / "elastic_integrations_test-run-instances-json.log"
+    (elastic,) = read_rows(elastic_log, "cloudtrail")[0]
     assert elastic["aws.ec2.image_ids"] == ["ami-00a4cd63f089232e0"]
     assert elastic["aws.ec2.instance_type"] == "t1.micro"
 

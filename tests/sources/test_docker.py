@@ -14,11 +14,10 @@ import pytest
 from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import load_pack
 from imagehunt.sources import container_logs, docker, k8s
-from imagehunt.sources.base import Head
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
 from support.events import MINER, write_lines
+from support.source_rows import head_of, read_rows
 
 SAMPLES = Path(__file__).parent / "samples"
 EVENTS = SAMPLES / "docker" / "events.jsonl"
@@ -26,12 +25,6 @@ JOURNAL = SAMPLES / "docker" / "dockerd-journal.json"
 K8S_AUDIT = SAMPLES / "k8s" / "audit.jsonl"
 CONTAINER = "3f1c9a0d2b7e4f6a8c1d0e9f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d"
 T0 = 1795168800  # 2026-11-20T10:00:00Z
-
-
-def read_rows(path: Path) -> tuple[list[dict[str, Any]], ReadProblems]:
-    problems = ReadProblems()
-    rows = [row for batch in docker.read(path, path.name, problems) for row in batch.to_pylist()]
-    return rows, problems
 
 
 def by_line(rows: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
@@ -44,7 +37,7 @@ def event_line(**doc: Any) -> str:
 
 # ---- docker events ----------------------------------------------------------------------------
 def test_image_pulls_keep_the_repository_as_written() -> None:
-    rows = by_line(read_rows(EVENTS)[0])
+    rows = by_line(read_rows(EVENTS, "docker")[0])
     assert rows[1]["container.image.name"] == "ngnix"
     assert rows[1]["container.image.tag"] == ["latest"]
     assert rows[2]["container.image.name"] == "docker.io/library/alpien"
@@ -55,7 +48,7 @@ def test_image_pulls_keep_the_repository_as_written() -> None:
 
 
 def test_old_daemon_message_with_digest_gives_repository_and_tag() -> None:
-    row = by_line(read_rows(EVENTS)[0])[12]
+    row = by_line(read_rows(EVENTS, "docker")[0])[12]
     assert row["container.image.name"] == "bitnami/redis"
     assert row["container.image.tag"] == ["7.2"]
     assert row["event.action"] == "start"
@@ -64,19 +57,19 @@ def test_old_daemon_message_with_digest_gives_repository_and_tag() -> None:
 
 
 def test_time_nano_gives_microseconds() -> None:
-    row = by_line(read_rows(EVENTS)[0])[1]
+    row = by_line(read_rows(EVENTS, "docker")[0])[1]
     assert row["@timestamp"] == datetime(2026, 11, 20, 10, 0, 0, 123456, tzinfo=UTC)
 
 
 def test_image_id_events_name_no_repository() -> None:
-    row = by_line(read_rows(EVENTS)[0])[10]
+    row = by_line(read_rows(EVENTS, "docker")[0])[10]
     assert row["event.action"] == "delete"
     assert row["event.type"] == ["deletion"]
     assert row.get("container.image.name") is None
 
 
 def test_container_lifecycle_is_not_a_process_start() -> None:
-    rows = by_line(read_rows(EVENTS)[0])
+    rows = by_line(read_rows(EVENTS, "docker")[0])
     for line, kind in [(3, "info"), (4, "start"), (7, "info"), (11, "end"), (13, "info")]:
         assert rows[line]["event.category"] == ["host"], line
         assert rows[line]["event.type"] == [kind], line
@@ -89,7 +82,7 @@ def test_container_lifecycle_is_not_a_process_start() -> None:
 
 
 def test_exec_start_is_a_process_start_in_the_container() -> None:
-    rows = by_line(read_rows(EVENTS)[0])
+    rows = by_line(read_rows(EVENTS, "docker")[0])
     start = rows[6]
     assert start["event.category"] == ["process"]
     assert start["event.type"] == ["start"]
@@ -147,7 +140,7 @@ def test_malformed_lines_are_counted_and_neighbours_read(
         {"Type": "container", "Action": "start", "Actor": "oops", "time": "later"},
     ]
     path = write_lines(tmp_path / "events.jsonl", lines)
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "docker")
     assert [row["_line"] for row in rows] == [1, 7, 8]
     assert [line for line, _ in problems.first] == [2, 4, 5, 6]
     assert problems.count == 4
@@ -164,8 +157,8 @@ def test_gzip_input_reads_like_plain(tmp_path: Path) -> None:
     with EVENTS.open("rb") as src, gzip.open(target, "wb") as dst:
         shutil.copyfileobj(src, dst)
     assert sniff(target) == ("docker", "")
-    gz_rows, problems = read_rows(target)
-    plain_rows, _ = read_rows(EVENTS)
+    gz_rows, problems = read_rows(target, "docker")
+    plain_rows, _ = read_rows(EVENTS, "docker")
     drop = {"_file"}
     assert [{k: v for k, v in r.items() if k not in drop} for r in gz_rows] == [
         {k: v for k, v in r.items() if k not in drop} for r in plain_rows
@@ -175,7 +168,7 @@ def test_gzip_input_reads_like_plain(tmp_path: Path) -> None:
 
 # ---- dockerd journald export ------------------------------------------------------------------
 def test_journal_pull_message_names_the_image() -> None:
-    rows = by_line(read_rows(JOURNAL)[0])
+    rows = by_line(read_rows(JOURNAL, "docker")[0])
     pulled = rows[3]
     assert pulled["container.image.name"] == "docker.io/library/ngnix"
     assert pulled["container.image.tag"] == ["latest"]
@@ -187,7 +180,7 @@ def test_journal_pull_message_names_the_image() -> None:
 
 
 def test_journal_other_units_and_plain_dockerd_messages() -> None:
-    rows = by_line(read_rows(JOURNAL)[0])
+    rows = by_line(read_rows(JOURNAL, "docker")[0])
     assert len(rows) == 6
     assert rows[1]["event.module"] == "journald"
     assert rows[1]["process.name"] == "systemd"
@@ -197,7 +190,7 @@ def test_journal_other_units_and_plain_dockerd_messages() -> None:
 
 
 def test_journal_message_as_byte_array_is_decoded() -> None:
-    row = by_line(read_rows(JOURNAL)[0])[4]
+    row = by_line(read_rows(JOURNAL, "docker")[0])[4]
     assert row["container.id"] == CONTAINER
     message = b'level=info msg="image pulled" remote="ngnix:1.0"'
     assert docker.message_text(list(message)) == message.decode()
@@ -215,7 +208,7 @@ def test_journal_byte_array_pull_is_mapped(tmp_path: Path) -> None:
         "MESSAGE": list(message),
     }
     path = write_lines(tmp_path / "j.json", [entry])
-    (row,) = read_rows(path)[0]
+    (row,) = read_rows(path, "docker")[0]
     assert row["container.image.name"] == "ngnix"
     assert row["@timestamp"] == datetime(2026, 11, 20, 10, 0, 0, 1, tzinfo=UTC)
 
@@ -247,10 +240,6 @@ def test_sniff_claims_both_docker_files(tmp_path: Path) -> None:
     assert sniff(JOURNAL) == ("docker", "")
     old_daemon = {"status": "pull", "id": "ngnix:latest", "time": T0}
     assert sniff(write_lines(tmp_path / "old.json", [old_daemon])) == ("docker", "")
-
-
-def head_of(path: Path) -> Head:
-    return Head(name=path.name, data=path.read_bytes()[:65536])
 
 
 def test_sniff_leaves_other_formats_alone(tmp_path: Path) -> None:

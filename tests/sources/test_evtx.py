@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import gzip
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -14,9 +13,9 @@ from imagehunt.sources import evtx
 from imagehunt.sources.base import Head
 from imagehunt.sources.files import read_head
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
 from support.corpus import corpus_dir
+from support.source_rows import read_rows
 
 RUNDLL32 = "sysmon_1_11_rundll32_openurl.evtx"
 DCOM = "sysmon_3_dcom_shellbrowserwindow.evtx"
@@ -27,14 +26,8 @@ def _corpus(name: str) -> Path:
     return corpus_dir("evtx") / name
 
 
-def _rows(path: Path) -> tuple[list[dict[str, Any]], ReadProblems]:
-    problems = ReadProblems()
-    rows = [row for batch in evtx.read(path, path.name, problems) for row in batch.to_pylist()]
-    return rows, problems
-
-
 def test_process_creation_log_counts_and_fields() -> None:
-    rows, problems = _rows(_corpus(RUNDLL32))
+    rows, problems = read_rows(_corpus(RUNDLL32), "evtx")
     assert problems.count == 0
     assert [r["_line"] for r in rows] == list(range(1, 12))
     codes = [r["event.code"] for r in rows]
@@ -61,7 +54,7 @@ def test_process_creation_log_counts_and_fields() -> None:
 
 
 def test_network_log_ports_and_direction() -> None:
-    rows, problems = _rows(_corpus(DCOM))
+    rows, problems = read_rows(_corpus(DCOM), "evtx")
     assert problems.count == 0
     assert [r["event.code"] for r in rows] == ["3", "3", "3"]
     assert [r["destination.port"] for r in rows] == [58172, 55099, 55101]
@@ -76,8 +69,8 @@ def test_gzip_evtx_reads_the_same_rows(tmp_path: Path) -> None:
     packed = tmp_path / "log.evtx.gz"
     packed.write_bytes(gzip.compress(_corpus(DCOM).read_bytes()))
     assert sniff(packed) == ("evtx", "")
-    plain, _ = _rows(_corpus(DCOM))
-    rows, _ = _rows(packed)
+    plain, _ = read_rows(_corpus(DCOM), "evtx")
+    rows, _ = read_rows(packed, "evtx")
     drop = ("_file",)
     assert [{k: v for k, v in r.items() if k not in drop} for r in rows] == [
         {k: v for k, v in r.items() if k not in drop} for r in plain
@@ -92,7 +85,7 @@ def test_corrupt_record_is_counted_by_number_and_the_rest_read(tmp_path: Path) -
     data[third + 24 : third + 60] = b"\xff" * 36  # the record's binary XML
     path = tmp_path / "corrupt.evtx"
     path.write_bytes(bytes(data))
-    rows, problems = _rows(path)
+    rows, problems = read_rows(path, "evtx")
     assert [r["_line"] for r in rows] == [1, 2, *range(4, 12)]
     assert [line for line, _ in problems.first] == [3]
     assert "corrupt EVTX record" in problems.first[0][1]
@@ -135,11 +128,11 @@ def test_sniff_rejects_text_and_json() -> None:
 def test_file_cut_inside_a_chunk_is_reported(tmp_path: Path, cut: int, compress: bool) -> None:
     """The evtx parser stops silently at a cut chunk; the loss is reported, not hidden."""
     data = _corpus(RUNDLL32).read_bytes()
-    whole, _ = _rows(_corpus(RUNDLL32))
+    whole, _ = read_rows(_corpus(RUNDLL32), "evtx")
     path = tmp_path / "cut.evtx"
     content = data[: evtx.HEADER_BYTES + cut]
     path.write_bytes(gzip.compress(content) if compress else content)
-    rows, problems = _rows(path)
+    rows, problems = read_rows(path, "evtx")
     assert len(rows) < len(whole)
     assert problems.count == 1
     line, reason = problems.first[0]
@@ -148,7 +141,7 @@ def test_file_cut_inside_a_chunk_is_reported(tmp_path: Path, cut: int, compress:
 
 
 def test_complete_file_reports_no_cut() -> None:
-    rows, problems = _rows(_corpus(RUNDLL32))
+    rows, problems = read_rows(_corpus(RUNDLL32), "evtx")
     assert rows and problems.count == 0
     assert evtx.truncation(evtx.HEADER_BYTES + 2 * evtx.CHUNK_BYTES) is None
     assert evtx.truncation(evtx.HEADER_BYTES + evtx.CHUNK_BYTES + 5) is not None

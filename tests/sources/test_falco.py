@@ -16,10 +16,10 @@ from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources import falco
 from imagehunt.sources.base import Head
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
 from support.corpus import corpus_dir
 from support.events import MINER, write_lines
+from support.source_rows import read_rows
 
 SAMPLES = Path(__file__).parent / "samples" / "falco"
 ALERTS = SAMPLES / "alerts.json"
@@ -28,12 +28,6 @@ ALERTS = SAMPLES / "alerts.json"
 @pytest.fixture(scope="module")
 def pack() -> RulePack:
     return load_pack()
-
-
-def read_rows(path: Path) -> tuple[list[dict[str, Any]], ReadProblems]:
-    problems = ReadProblems()
-    rows = [row for batch in falco.read(path, path.name, problems) for row in batch.to_pylist()]
-    return rows, problems
 
 
 def alert(rule: str = "r", **fields: Any) -> dict[str, Any]:
@@ -51,7 +45,7 @@ def alert(rule: str = "r", **fields: Any) -> dict[str, Any]:
 
 
 def test_exec_alert_maps_process_container_and_kubernetes() -> None:
-    rows, problems = read_rows(ALERTS)
+    rows, problems = read_rows(ALERTS, "falco")
     assert problems.count == 0
     miner = rows[0]
     assert miner["_line"] == 1
@@ -78,7 +72,7 @@ def test_exec_alert_maps_process_container_and_kubernetes() -> None:
 
 
 def test_connect_alert_is_an_outbound_connection() -> None:
-    rows, _ = read_rows(ALERTS)
+    rows, _ = read_rows(ALERTS, "falco")
     conn = rows[1]
     assert conn["event.category"] == ["network"]
     assert conn["event.type"] == ["connection", "start"]
@@ -90,13 +84,13 @@ def test_connect_alert_is_an_outbound_connection() -> None:
 
 def test_server_address_from_fd_name_only(tmp_path: Path) -> None:
     doc = alert(**{"evt.type": "connect", "fd.name": "10.0.0.1:5000->[2001:db8::1]:3333"})
-    rows, _ = read_rows(write_lines(tmp_path / "a.json", [doc]))
+    rows, _ = read_rows(write_lines(tmp_path / "a.json", [doc]), "falco")
     assert (rows[0]["destination.ip"], rows[0]["destination.port"]) == ("2001:db8::1", 3333)
     assert rows[0]["source.ip"] == "10.0.0.1"
 
 
 def test_categories_are_only_what_the_alert_proves() -> None:
-    rows, _ = read_rows(ALERTS)
+    rows, _ = read_rows(ALERTS, "falco")
     shell, shadow = rows[2], rows[3]
     # no evt.type, tagged "shell", a process and no file descriptor: a spawned process
     assert shell["event.category"] == ["process"]
@@ -115,7 +109,7 @@ def test_image_split_from_container_image_and_ns_time(tmp_path: Path) -> None:
     doc["time"] = 1795168800123456789
     no_time = alert(**{"evt.time": 1795168800000000000})
     del no_time["time"]
-    rows, _ = read_rows(write_lines(tmp_path / "a.json", [doc, no_time]))
+    rows, _ = read_rows(write_lines(tmp_path / "a.json", [doc, no_time]), "falco")
     assert rows[0]["container.image.name"] == "r.io/a/b"
     assert rows[0]["container.image.tag"] == ["2"]
     assert rows[0]["event.category"] is None
@@ -156,7 +150,7 @@ def test_malformed_lines_are_counted_and_neighbours_read(tmp_path: Path, pack: R
         good,
     ]
     path = write_lines(tmp_path / "mixed.json", lines)
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "falco")
     assert [r["_line"] for r in rows] == [2, 6, 7]
     assert [line for line, _ in problems.first] == [1, 3, 4]
     assert sniff(path) == ("falco", "")  # a text line before the first alert is allowed
@@ -189,7 +183,7 @@ def test_sniffer_claims_falco_and_rejects_others(tmp_path: Path) -> None:
 def test_corpus_parses_exactly_and_fires_nothing(pack: RulePack) -> None:
     path = corpus_dir("falco") / "elastic_integrations_test-falco_first4lines.ndjson"
     assert sniff(path) == ("falco", "")
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "falco")
     assert (len(rows), problems.count) == (4, 0)
     assert [r["event.category"] for r in rows] == [["file"], ["process"], ["file"], ["process"]]
     assert rows[2]["container.image.name"] == "falcosecurity/event-generator"
@@ -208,6 +202,6 @@ def test_mutated_input_never_raises(tmp_path: Path) -> None:
             data[pos : pos + 1] = rng.choice([b"", b"\x00", b'"', b"\n", b"{", b"\xff", b"1"])
         path = tmp_path / "m.json"
         path.write_bytes(bytes(data))
-        rows, problems = read_rows(path)
+        rows, problems = read_rows(path, "falco")
         assert all(1 <= r["_line"] <= data.count(b"\n") + 1 for r in rows)
         assert len(rows) + problems.count > 0

@@ -12,26 +12,19 @@ from typing import Any
 from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import load_pack
 from imagehunt.sources import docker, k8s
-from imagehunt.sources.base import Head
 from imagehunt.sources.container_logs import RecentKeys
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
 from support.events import MINER, write_lines
+from support.source_rows import head_of, read_rows
 
 SAMPLES = Path(__file__).parent / "samples"
 AUDIT = SAMPLES / "k8s" / "audit.jsonl"
 DOCKER_EVENTS = SAMPLES / "docker" / "events.jsonl"
 
 
-def read_rows(path: Path) -> tuple[list[dict[str, Any]], ReadProblems]:
-    problems = ReadProblems()
-    rows = [row for batch in k8s.read(path, path.name, problems) for row in batch.to_pylist()]
-    return rows, problems
-
-
 def rows_of(audit_id: str) -> list[dict[str, Any]]:
-    return [row for row in read_rows(AUDIT)[0] if row["event.id"] == audit_id]
+    return [row for row in read_rows(AUDIT, "k8s")[0] if row["event.id"] == audit_id]
 
 
 def audit_event(audit_id: str, stage: str = "ResponseComplete", **extra: Any) -> dict[str, Any]:
@@ -83,7 +76,7 @@ def test_pod_create_maps_container_image_command_and_env() -> None:
 
 
 def test_first_stage_wins_so_stages_do_not_double_rows() -> None:
-    rows, problems = read_rows(AUDIT)
+    rows, problems = read_rows(AUDIT, "k8s")
     assert problems.count == 0
     assert [row["_line"] for row in rows if row["event.id"] in ("a1", "a4", "a5")] == [1, 5, 7]
     (first,) = rows_of("a1")
@@ -157,7 +150,7 @@ def test_malformed_lines_are_counted_and_neighbours_read(tmp_path: Path) -> None
         audit_event("x3", requestURI=7, objectRef={"resource": "pods", "subresource": "exec"}),
     ]
     path = write_lines(tmp_path / "audit.log", lines)
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "k8s")
     assert [row["_line"] for row in rows] == [1, 5, 7]
     assert [line for line, _ in problems.first] == [2, 3, 6]
     odd = rows[1]
@@ -182,7 +175,7 @@ def test_hostile_pod_spec_shapes_do_not_break_the_row(tmp_path: Path) -> None:
         requestObject={"spec": spec},
         objectRef={"resource": "pods", "name": "p"},
     )
-    (row,) = read_rows(write_lines(tmp_path / "a.log", [doc]))[0]
+    (row,) = read_rows(write_lines(tmp_path / "a.log", [doc]), "k8s")[0]
     assert row["container.name"] == "c"
     assert row.get("container.image.name") is None
     assert row["process.args"] == ["-o"]
@@ -200,7 +193,7 @@ def test_gzip_and_event_list(tmp_path: Path) -> None:
     with plain.open("rb") as src, gzip.open(target, "wb") as dst:
         shutil.copyfileobj(src, dst)
     assert sniff(target) == ("k8s", "")
-    rows, problems = read_rows(target)
+    rows, problems = read_rows(target, "k8s")
     assert [(r["event.id"], r["_line"]) for r in rows] == [("l1", 1), ("l2", 1)]
     assert problems.first == [(1, "audit EventList item is not an object")]
 
@@ -219,10 +212,6 @@ def test_recent_keys_forget_the_oldest() -> None:
 
 
 # ---- sniffing ---------------------------------------------------------------------------------
-def head_of(path: Path) -> Head:
-    return Head(name=path.name, data=path.read_bytes()[:65536])
-
-
 def test_sniff_claims_audit_logs_and_only_them(tmp_path: Path) -> None:
     assert sniff(AUDIT) == ("k8s", "")
     bare = {"auditID": "1", "stage": "ResponseComplete", "verb": "get"}
@@ -244,7 +233,7 @@ def test_exec_parameters_are_url_decoded(tmp_path: Path) -> None:
         requestURI=uri,
         objectRef=json.loads('{"resource": "pods", "subresource": "exec", "name": "p"}'),
     )
-    (row,) = read_rows(write_lines(tmp_path / "a.log", [doc]))[0]
+    (row,) = read_rows(write_lines(tmp_path / "a.log", [doc]), "k8s")[0]
     assert row["process.args"] == ["sh", "-c", "echo a&b"]
     assert row.get("container.name") is None
 
@@ -257,7 +246,7 @@ def test_kubectl_debug_ephemeral_container_patch(tmp_path: Path) -> None:
         requestObject=body,
         objectRef={"resource": "pods", "subresource": "ephemeralcontainers", "name": "p"},
     )
-    (row,) = read_rows(write_lines(tmp_path / "a.log", [doc]))[0]
+    (row,) = read_rows(write_lines(tmp_path / "a.log", [doc]), "k8s")[0]
     assert row["container.name"] == "dbg"
     assert row["container.image.name"] == "busybox"
     assert row["event.type"] == ["change"]

@@ -6,18 +6,15 @@ import gzip
 import random
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources import qradar
 from imagehunt.sources.base import Head
-from imagehunt.sources.inputs import Input
-from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
 from support.events import MINER, write_lines
+from support.source_rows import read_rows, scan_hits
 
 SAMPLES = Path(__file__).parent / "samples" / "qradar"
 UI_EXPORT = SAMPLES / "log_activity_export.csv"
@@ -30,19 +27,8 @@ def pack() -> RulePack:
     return load_pack()
 
 
-def read_rows(path: Path) -> tuple[list[dict[str, Any]], ReadProblems]:
-    problems = ReadProblems()
-    rows = [row for batch in qradar.read(path, path.name, problems) for row in batch.to_pylist()]
-    return rows, problems
-
-
-def alerts(pack: RulePack, path: Path) -> list[tuple[str, str, int]]:
-    outcome = run_scan(pack, [Input(path, path.name, "qradar")])
-    return sorted((a.rule.name, a.evidence[0].file, a.evidence[0].line) for a in outcome.alerts)
-
-
 def test_ui_export_maps_display_names() -> None:
-    rows, problems = read_rows(UI_EXPORT)
+    rows, problems = read_rows(UI_EXPORT, "qradar")
     assert [r["_line"] for r in rows] == [2, 3, 4, 5, 8]
     assert problems.first == [(7, "2 columns where the header has 13")]
     miner, pool, private, multi_line, curl = rows
@@ -71,7 +57,7 @@ def test_ui_export_maps_display_names() -> None:
 
 
 def test_seed_query_aliases_with_bom() -> None:
-    rows, problems = read_rows(SEED_EXPORT)
+    rows, problems = read_rows(SEED_EXPORT, "qradar")
     assert problems.count == 0
     miner, pool = rows
     assert miner["@timestamp"] == datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
@@ -84,7 +70,7 @@ def test_seed_query_aliases_with_bom() -> None:
 
 
 def test_ariel_api_columns_epoch_ms_and_windows_paths() -> None:
-    rows, problems = read_rows(API_EXPORT)
+    rows, problems = read_rows(API_EXPORT, "qradar")
     assert problems.count == 0
     miner, notepad = rows
     assert miner["@timestamp"] == datetime(2026, 11, 20, 9, 59, 59, tzinfo=UTC)  # devicetime
@@ -98,14 +84,14 @@ def test_ariel_api_columns_epoch_ms_and_windows_paths() -> None:
 
 
 def test_process_and_pool_rows_fire(pack: RulePack) -> None:
-    assert alerts(pack, UI_EXPORT) == [
+    assert scan_hits(pack, UI_EXPORT, "qradar") == [
         ("miner_cmdline", "log_activity_export.csv", 2),
         ("miner_process", "log_activity_export.csv", 2),
         ("pool_connection", "log_activity_export.csv", 3),
     ]
-    assert ("miner_process", "aql_seed_query.csv", 2) in alerts(pack, SEED_EXPORT)
-    assert ("pool_connection", "aql_seed_query.csv", 3) in alerts(pack, SEED_EXPORT)
-    assert ("miner_process", "ariel_api.csv", 2) in alerts(pack, API_EXPORT)
+    assert ("miner_process", "aql_seed_query.csv", 2) in scan_hits(pack, SEED_EXPORT, "qradar")
+    assert ("pool_connection", "aql_seed_query.csv", 3) in scan_hits(pack, SEED_EXPORT, "qradar")
+    assert ("miner_process", "ariel_api.csv", 2) in scan_hits(pack, API_EXPORT, "qradar")
 
 
 def test_column_names_match_loosely_and_unknown_columns_are_ignored(tmp_path: Path) -> None:
@@ -115,7 +101,7 @@ def test_column_names_match_loosely_and_unknown_columns_are_ignored(tmp_path: Pa
         "10.0.0.1,45.9.148.1,3333,x,/usr/bin/curl,/usr/bin/containerd-shim\r\n",
         encoding="utf-8",
     )
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "qradar")
     assert problems.count == 0
     row = rows[0]
     assert (row["source.ip"], row["destination.ip"], row["destination.port"]) == (
@@ -140,7 +126,7 @@ def test_malformed_rows_keep_neighbours_and_exact_lines(tmp_path: Path) -> None:
         "D,bash,ls\n",  # 7
         encoding="utf-8",
     )
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "qradar")
     assert [r["_line"] for r in rows] == [3, 6, 7]
     assert problems.first == [(5, "4 columns where the header has 3")]
     assert rows[0]["process.args"] == ["xmrig", "--donate-level", "1"]
@@ -152,7 +138,7 @@ def test_unterminated_quote_is_bounded(tmp_path: Path, monkeypatch: pytest.Monke
     path.write_text(
         'Event Name,Process Name\nA,xmrig\nB,"' + "x\n" * 50 + "C,xmrig\n", encoding="utf-8"
     )
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "qradar")
     assert rows[0]["_line"] == 2
     assert problems.count >= 1
     assert problems.first[0][0] == 3
@@ -163,7 +149,7 @@ def test_over_long_physical_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr(qradar, "MAX_LINE_BYTES", 64)
     path = tmp_path / "long.csv"
     path.write_text("Event Name,Process Name\nA," + "x" * 200 + "\nB,xmrig\n", encoding="utf-8")
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "qradar")
     assert [r["_line"] for r in rows] == [3]
     assert problems.first[0][0] == 2
 
@@ -172,7 +158,7 @@ def test_gzip_input(tmp_path: Path, pack: RulePack) -> None:
     path = tmp_path / "export.csv.gz"
     path.write_bytes(gzip.compress(UI_EXPORT.read_bytes()))
     assert sniff(path) == ("qradar", "")
-    assert [line for _, _, line in alerts(pack, path)] == [2, 2, 3]
+    assert [line for _, _, line in scan_hits(pack, path, "qradar")] == [2, 2, 3]
 
 
 @pytest.mark.parametrize("path", [UI_EXPORT, SEED_EXPORT, API_EXPORT])
@@ -232,7 +218,7 @@ def test_mutated_input_never_raises(tmp_path: Path) -> None:
                 data[pos : pos + 1] = rng.choice([b"", b"\x00", b'"', b"\n", b",", b"\r", b"\xff"])
             path = tmp_path / "m.csv"
             path.write_bytes(bytes(data))
-            rows, _problems = read_rows(path)
+            rows, _problems = read_rows(path, "qradar")
             assert all(1 <= r["_line"] <= data.count(b"\n") + 1 for r in rows)
 
 
@@ -245,6 +231,6 @@ def test_a_quote_that_never_closes_costs_one_row(tmp_path: Path) -> None:
         "C,bash,ls -la\n",  # 4
         encoding="utf-8",
     )
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "qradar")
     assert [(r["_line"], r["process.name"]) for r in rows] == [(3, "xmrig"), (4, "bash")]
     assert [line for line, _ in problems.first] == [2]

@@ -7,17 +7,11 @@ import json
 import random
 import shutil
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources import sysmon
-from imagehunt.sources.base import Head
-from imagehunt.sources.files import read_head
-from imagehunt.sources.inputs import Input
-from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
 from imagehunt.sources.sysmon_fields import (
     LINUX,
@@ -29,6 +23,7 @@ from imagehunt.sources.sysmon_fields import (
 )
 from support.corpus import corpus_dir
 from support.events import BENIGN, MINER, write_lines
+from support.source_rows import head_of, read_rows, scan_hits
 
 SAMPLES = Path(__file__).parent / "samples" / "sysmon"
 SYSLOG = SAMPLES / "syslog.log"
@@ -40,21 +35,6 @@ WINLOGBEAT = Path(__file__).parent / "samples" / "winlogbeat" / "sysmon.ndjson"
 @pytest.fixture(scope="module")
 def pack() -> RulePack:
     return load_pack(select=["miner_process", "pool_connection", "pool_dns"])
-
-
-def _rows(path: Path) -> tuple[list[dict[str, Any]], ReadProblems]:
-    problems = ReadProblems()
-    rows = [row for batch in sysmon.read(path, path.name, problems) for row in batch.to_pylist()]
-    return rows, problems
-
-
-def _alerts(pack: RulePack, path: Path, display: str = "") -> list[tuple[str, str, int]]:
-    outcome = run_scan(pack, [Input(path, display or str(path), sysmon.FORMAT)])
-    return sorted((a.rule.name, a.evidence[0].file, a.evidence[0].line) for a in outcome.alerts)
-
-
-def _head(path: Path) -> Head:
-    return Head(name=path.name, data=read_head(path))
 
 
 def _event_line(event_id: int, data: str, header: str = "Nov 22 10:00:00 h1 sysmon: ") -> str:
@@ -70,7 +50,7 @@ def _event_line(event_id: int, data: str, header: str = "Nov 22 10:00:00 h1 sysm
 
 # ---- end to end -------------------------------------------------------------------------------
 def test_syslog_sample_fires_the_miner_and_pool_rules_on_exact_lines(pack: RulePack) -> None:
-    assert _alerts(pack, SYSLOG, "syslog.log") == [
+    assert scan_hits(pack, SYSLOG, "sysmon", "syslog.log") == [
         ("miner_process", "syslog.log", 2),
         ("pool_connection", "syslog.log", 4),
     ]
@@ -81,11 +61,11 @@ def test_process_terminated_is_an_end_event_and_fires_nothing(
 ) -> None:
     only_end = tmp_path / "end.log"
     only_end.write_text(SYSLOG.read_text().splitlines()[5] + "\n")
-    rows, _ = _rows(only_end)
+    rows, _ = read_rows(only_end, "sysmon")
     assert [(r["event.code"], r["process.name"], r["event.type"]) for r in rows] == [
         ("5", "xmrig", ["end"])
     ]
-    assert _alerts(pack, only_end) == []
+    assert scan_hits(pack, only_end, "sysmon") == []
 
 
 def test_gzip_input_gives_the_same_alerts(pack: RulePack, tmp_path: Path) -> None:
@@ -93,19 +73,19 @@ def test_gzip_input_gives_the_same_alerts(pack: RulePack, tmp_path: Path) -> Non
     with SYSLOG.open("rb") as src, gzip.open(packed, "wb") as dst:
         shutil.copyfileobj(src, dst)
     assert sniff(packed) == ("sysmon", "")
-    assert [(name, line) for name, _, line in _alerts(pack, packed)] == [
+    assert [(name, line) for name, _, line in scan_hits(pack, packed, "sysmon")] == [
         ("miner_process", 2),
         ("pool_connection", 4),
     ]
 
 
 def test_journald_json_export_is_read_and_fires(pack: RulePack) -> None:
-    rows, problems = _rows(JOURNAL)
+    rows, problems = read_rows(JOURNAL, "sysmon")
     assert [(r["_line"], r["process.name"], r["process.parent.name"]) for r in rows] == [
         (2, "xmrig", "containerd-shim-runc-v2")
     ]
     assert problems.count == 0
-    assert _alerts(pack, JOURNAL, "j") == [("miner_process", "j", 2)]
+    assert scan_hits(pack, JOURNAL, "sysmon", "j") == [("miner_process", "j", 2)]
 
 
 def test_pool_dns_fires_on_a_dns_query_event(pack: RulePack, tmp_path: Path) -> None:
@@ -117,15 +97,15 @@ def test_pool_dns_fires_on_a_dns_query_event(pack: RulePack, tmp_path: Path) -> 
     )
     path = tmp_path / "dns.log"
     path.write_text(_event_line(22, data) + "\n" + _event_line(22, data.replace("pool.", "")))
-    rows, _ = _rows(path)
+    rows, _ = read_rows(path, "sysmon")
     assert rows[0]["dns.resolved_ip"] == ["::ffff:94.130.12.30"]
     assert rows[0]["event.category"] == ["network"] and rows[0]["network.protocol"] == "dns"
-    assert _alerts(pack, path, "d") == [("pool_dns", "d", 1), ("pool_dns", "d", 2)]
+    assert scan_hits(pack, path, "sysmon", "d") == [("pool_dns", "d", 1), ("pool_dns", "d", 2)]
 
 
 # ---- mapping ----------------------------------------------------------------------------------
 def test_process_create_maps_every_field() -> None:
-    rows, problems = _rows(SYSLOG)
+    rows, problems = read_rows(SYSLOG, "sysmon")
     assert problems.count == 0
     miner = rows[0]
     assert miner["_line"] == 2 and miner["_format"] == "sysmon"
@@ -163,7 +143,7 @@ def test_process_create_maps_every_field() -> None:
 
 
 def test_three_syslog_header_styles_and_other_programs_lines() -> None:
-    rows, problems = _rows(SYSLOG)
+    rows, problems = read_rows(SYSLOG, "sysmon")
     # line 1 (systemd) and line 8 (sysmon's banner) are other syslog lines: skipped, no problem
     assert [r["_line"] for r in rows] == [2, 3, 4, 5, 6, 7]
     assert [r["event.code"] for r in rows] == ["1", "1", "3", "3", "5", "11"]
@@ -171,7 +151,7 @@ def test_three_syslog_header_styles_and_other_programs_lines() -> None:
 
 
 def test_network_connection_fields() -> None:
-    rows, _ = _rows(SYSLOG)
+    rows, _ = read_rows(SYSLOG, "sysmon")
     conn = rows[2]
     assert conn["event.category"] == ["network"]
     assert conn["event.type"] == ["connection", "start"]
@@ -182,7 +162,7 @@ def test_network_connection_fields() -> None:
 
 
 def test_other_event_ids_have_no_category() -> None:
-    rows, _ = _rows(SYSLOG)
+    rows, _ = read_rows(SYSLOG, "sysmon")
     file_create = rows[5]
     assert file_create["event.code"] == "11"
     assert file_create["event.category"] is None and file_create["event.type"] is None
@@ -191,7 +171,7 @@ def test_other_event_ids_have_no_category() -> None:
 
 
 def test_quoted_linux_command_line_is_split_like_a_shell() -> None:
-    rows, _ = _rows(SYSLOG)
+    rows, _ = read_rows(SYSLOG, "sysmon")
     assert rows[1]["process.args"] == ["grep", "-r", "xmrig", "/var/log/my logs"]
     assert rows[1]["process.command_line"] == "grep -r \"xmrig\" '/var/log/my logs'"
 
@@ -204,7 +184,7 @@ def test_xml_entities_are_decoded_and_nothing_else_expanded(tmp_path: Path) -> N
     )
     path = tmp_path / "e.log"
     path.write_text(_event_line(1, data) + "\n")
-    rows, _ = _rows(path)
+    rows, _ = read_rows(path, "sysmon")
     assert rows[0]["process.command_line"] == "sh -c echo <a> && echo AB &foo; &#0; &#xD800;"
 
 
@@ -213,7 +193,7 @@ def test_null_image_of_sysmon_for_linux_is_no_process_name(tmp_path: Path) -> No
     path.write_text(
         _event_line(5, '<Data Name="ProcessId">3</Data><Data Name="Image">(null)</Data>') + "\n"
     )
-    rows, _ = _rows(path)
+    rows, _ = read_rows(path, "sysmon")
     assert (rows[0]["process.pid"], rows[0]["process.executable"]) == (3, None)
     assert rows[0]["process.name"] is None
 
@@ -236,7 +216,7 @@ def test_malformed_lines_are_counted_and_neighbours_read(tmp_path: Path) -> None
     ]
     path = tmp_path / "m.log"
     path.write_text("\n".join(lines) + "\n")
-    rows, problems = _rows(path)
+    rows, problems = read_rows(path, "sysmon")
     assert [r["_line"] for r in rows] == [1, 4, 10]
     assert [line for line, _ in problems.first] == [2, 3, 5, 6, 7, 8, 9]
     reasons = dict(problems.first)
@@ -247,7 +227,7 @@ def test_malformed_lines_are_counted_and_neighbours_read(tmp_path: Path) -> None
 
 
 def test_elastic_json_prefers_its_ecs_fields_and_fills_gaps() -> None:
-    rows, problems = _rows(ELASTIC)
+    rows, problems = read_rows(ELASTIC, "sysmon")
     assert problems.count == 0
     row = rows[0]
     # from the document's ECS fields
@@ -273,16 +253,16 @@ def test_pretty_printed_events_wrapper_numbers_each_event_by_its_opening_brace(
     path.write_text(json.dumps(wrapper, indent=4) + "\n")
     text_lines = path.read_text().splitlines()
     openings = [n for n, t in enumerate(text_lines, 1) if t == "        {"]
-    rows, problems = _rows(path)
+    rows, problems = read_rows(path, "sysmon")
     assert [r["_line"] for r in rows] == openings and len(openings) == 2
     assert problems.count == 0
-    assert [line for _, _, line in _alerts(pack, path)] == openings
+    assert [line for _, _, line in scan_hits(pack, path, "sysmon")] == openings
 
 
 def test_unclosed_pretty_document_is_one_problem(tmp_path: Path) -> None:
     path = tmp_path / "cut.json"
     path.write_text('{\n  "events": [\n    {\n      "winlog": {\n')
-    rows, problems = _rows(path)
+    rows, problems = read_rows(path, "sysmon")
     assert rows == [] and problems.first == [
         (1, "JSON document not closed before the end of the file")
     ]
@@ -290,7 +270,7 @@ def test_unclosed_pretty_document_is_one_problem(tmp_path: Path) -> None:
 
 def test_corpus_elastic_test_file(tmp_path: Path) -> None:
     path = corpus_dir("sysmon_linux") / "elastic_integrations_test-sysmon.json"
-    rows, problems = _rows(path)
+    rows, problems = read_rows(path, "sysmon")
     assert problems.count == 0
     assert [(r["_line"], r["event.code"], r["event.id"]) for r in rows] == [
         (3, "5", "24"),
@@ -305,7 +285,7 @@ def test_corpus_elastic_test_file(tmp_path: Path) -> None:
 # ---- sniffing ---------------------------------------------------------------------------------
 @pytest.mark.parametrize("path", [SYSLOG, JOURNAL, ELASTIC], ids=lambda p: p.name)
 def test_sniff_claims_sysmon_for_linux_files(path: Path) -> None:
-    assert sysmon.sniff(_head(path))
+    assert sysmon.sniff(head_of(path))
     assert sniff(path) == ("sysmon", "")
 
 
@@ -319,7 +299,7 @@ def test_sniff_rejects_other_formats(tmp_path: Path) -> None:
     plain = tmp_path / "syslog"
     plain.write_text("Nov 22 10:00:00 h1 sshd[1]: Accepted publickey for ops\n")
     for path in (ecs, plain, WINLOGBEAT):
-        assert not sysmon.sniff(_head(path)), path.name
+        assert not sysmon.sniff(head_of(path)), path.name
     assert sniff(ecs)[0] == "ecs"
 
 
@@ -383,7 +363,7 @@ def test_randomly_damaged_lines_never_stop_the_read(tmp_path: Path) -> None:
             lines.append(rng.choice([text, text[:cut], text[:cut] + noise + text[cut:]]))
         path = tmp_path / f"r{round_number}.log"
         path.write_text("\n".join(lines) + "\n")
-        rows, problems = _rows(path)
+        rows, problems = read_rows(path, "sysmon")
         intact = {n for n, text in enumerate(lines, 1) if text in source}
         assert intact <= {r["_line"] for r in rows}
         assert problems.count + len(rows) <= len(lines)
@@ -395,7 +375,7 @@ def test_journald_byte_array_message_is_decoded(tmp_path: Path) -> None:
         record["MESSAGE"].replace("config.json", "c\xe9.json").encode("latin-1")
     )
     path = write_lines(tmp_path / "j.json", [record, {"MESSAGE": [1, "x"], "_PID": "1"}])
-    rows, problems = _rows(path)
+    rows, problems = read_rows(path, "sysmon")
     assert [(r["_line"], r["process.args"]) for r in rows] == [
         (1, ["/tmp/.x/xmrig", "-c", "c\ufffd.json"])
     ]

@@ -11,15 +11,14 @@ from typing import Any
 
 import pytest
 
-from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources import winlogbeat
 from imagehunt.sources.base import Head
 from imagehunt.sources.files import read_head
-from imagehunt.sources.inputs import Input
 from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
 from support.events import BENIGN, MINER, write_lines
+from support.source_rows import read_rows, scan_hits
 
 SAMPLES = Path(__file__).parent / "samples"
 SYSMON_NDJSON = SAMPLES / "winlogbeat" / "sysmon.ndjson"
@@ -34,17 +33,6 @@ def pack() -> RulePack:
     return load_pack(select=["miner_process", "pool_connection", "pool_dns"])
 
 
-def _rows(path: Path) -> tuple[list[dict[str, Any]], ReadProblems]:
-    problems = ReadProblems()
-    batches = winlogbeat.read(path, path.name, problems)
-    return [row for batch in batches for row in batch.to_pylist()], problems
-
-
-def _alerts(pack: RulePack, path: Path, display: str) -> list[tuple[str, str, int]]:
-    outcome = run_scan(pack, [Input(path, display, winlogbeat.FORMAT)])
-    return sorted((a.rule.name, a.evidence[0].file, a.evidence[0].line) for a in outcome.alerts)
-
-
 def _docs() -> list[dict[str, Any]]:
     return [json.loads(line) for line in SYSMON_NDJSON.read_text().splitlines()]
 
@@ -52,7 +40,7 @@ def _docs() -> list[dict[str, Any]]:
 # ---- end to end -------------------------------------------------------------------------------
 def test_sample_fires_miner_dns_and_pool_rules_on_exact_lines(pack: RulePack) -> None:
     # line 2 (notepad) is benign; line 5 is xmrig.exe terminating: an end event
-    assert _alerts(pack, SYSMON_NDJSON, "wlb.ndjson") == [
+    assert scan_hits(pack, SYSMON_NDJSON, "winlogbeat", "wlb.ndjson") == [
         ("miner_process", "wlb.ndjson", 1),
         ("pool_connection", "wlb.ndjson", 4),
         ("pool_dns", "wlb.ndjson", 3),
@@ -64,19 +52,19 @@ def test_gzip_input(pack: RulePack, tmp_path: Path) -> None:
     with SYSMON_NDJSON.open("rb") as src, gzip.open(packed, "wb") as dst:
         shutil.copyfileobj(src, dst)
     assert sniff(packed) == ("winlogbeat", "")
-    assert [line for _, _, line in _alerts(pack, packed, "g")] == [1, 4, 3]
+    assert [line for _, _, line in scan_hits(pack, packed, "winlogbeat", "g")] == [1, 4, 3]
 
 
 def test_reserved_destination_does_not_fire(pack: RulePack, tmp_path: Path) -> None:
     doc = _docs()[3]
     doc["winlog"]["event_data"]["DestinationIp"] = "10.0.0.5"
     path = write_lines(tmp_path / "lan.ndjson", [doc])
-    assert _alerts(pack, path, "lan") == []
+    assert scan_hits(pack, path, "winlogbeat", "lan") == []
 
 
 # ---- mapping ----------------------------------------------------------------------------------
 def test_raw_winlog_record_is_mapped_from_event_data() -> None:
-    rows, problems = _rows(SYSMON_NDJSON)
+    rows, problems = read_rows(SYSMON_NDJSON, "winlogbeat")
     assert problems.count == 0
     miner = rows[0]
     expected = {
@@ -109,7 +97,7 @@ def test_raw_winlog_record_is_mapped_from_event_data() -> None:
 
 
 def test_module_ecs_fields_win_and_event_data_fills_gaps() -> None:
-    rows, _ = _rows(SYSMON_NDJSON)
+    rows, _ = read_rows(SYSMON_NDJSON, "winlogbeat")
     notepad = rows[1]
     assert notepad["event.type"] == ["start", "process_start"]  # from ECS
     assert notepad["event.action"] == "Process Create (rule: ProcessCreate)"
@@ -119,7 +107,7 @@ def test_module_ecs_fields_win_and_event_data_fills_gaps() -> None:
 
 
 def test_dns_network_and_end_events() -> None:
-    rows, _ = _rows(SYSMON_NDJSON)
+    rows, _ = read_rows(SYSMON_NDJSON, "winlogbeat")
     dns, conn, end = rows[2], rows[3], rows[4]
     assert dns["dns.question.name"] == "pool.minexmr.com"
     assert dns["dns.resolved_ip"] == ["::ffff:94.130.12.30", "::ffff:94.130.12.31"]
@@ -130,7 +118,7 @@ def test_dns_network_and_end_events() -> None:
 
 
 def test_other_channels_keep_code_host_and_time_only() -> None:
-    rows, _ = _rows(SYSMON_NDJSON)
+    rows, _ = read_rows(SYSMON_NDJSON, "winlogbeat")
     logon = rows[5]
     assert (logon["event.code"], logon["event.id"], logon["event.provider"]) == (
         "4624",
@@ -152,13 +140,13 @@ def test_dotted_winlog_keys(tmp_path: Path, pack: RulePack) -> None:
         "winlog.event_data.ProcessId": "12",
     }
     path = write_lines(tmp_path / "dotted.ndjson", [doc])
-    rows, _ = _rows(path)
+    rows, _ = read_rows(path, "winlogbeat")
     assert (rows[0]["process.name"], rows[0]["process.pid"], rows[0]["host.name"]) == (
         "xmrig.exe",
         12,
         "WS-1",
     )
-    assert _alerts(pack, path, "d") == [("miner_process", "d", 1)]
+    assert scan_hits(pack, path, "winlogbeat", "d") == [("miner_process", "d", 1)]
 
 
 def test_pretty_printed_documents_and_wrappers(tmp_path: Path) -> None:
@@ -172,7 +160,7 @@ def test_pretty_printed_documents_and_wrappers(tmp_path: Path) -> None:
     lines = text.splitlines()
     second_doc = lines.index("{", 1) + 1
     events = [n for n, t in enumerate(lines, 1) if t == "    {" and n > first_wrapper_line]
-    rows, problems = _rows(path)
+    rows, problems = read_rows(path, "winlogbeat")
     assert problems.count == 0
     assert [(r["_line"], r["event.code"]) for r in rows] == [
         (1, "1"),
@@ -186,7 +174,7 @@ def test_json_array_on_one_line_gives_one_row_per_element(tmp_path: Path) -> Non
     docs = _docs()
     path = tmp_path / "array.json"
     path.write_text(json.dumps(docs[:2]) + "\n")
-    rows, _ = _rows(path)
+    rows, _ = read_rows(path, "winlogbeat")
     assert [(r["_line"], r["process.name"]) for r in rows] == [(1, "xmrig.exe"), (1, "notepad.exe")]
 
 
@@ -204,7 +192,7 @@ def test_malformed_lines_are_counted_and_neighbours_read(tmp_path: Path) -> None
         docs[2],
     ]
     path = write_lines(tmp_path / "m.ndjson", lines)
-    rows, problems = _rows(path)
+    rows, problems = read_rows(path, "winlogbeat")
     assert [r["_line"] for r in rows] == [1, 7, 9]
     assert [line for line, _ in problems.first] == [2, 4, 5, 5, 6, 8]
     reasons = dict(problems.first)
@@ -215,7 +203,7 @@ def test_malformed_lines_are_counted_and_neighbours_read(tmp_path: Path) -> None
 def test_unbalanced_pretty_document_is_one_problem(tmp_path: Path) -> None:
     path = tmp_path / "bad.json"
     path.write_text('{\n  "winlog": {\n  ]\n}\n' + json.dumps(_docs()[0]) + "\n")
-    rows, problems = _rows(path)
+    rows, problems = read_rows(path, "winlogbeat")
     assert [r["_line"] for r in rows] == [5]
     assert problems.first[0] == (1, "invalid JSON document: unbalanced brackets")
 
@@ -250,7 +238,7 @@ def test_truncated_line_ending_with_a_brace_does_not_swallow_the_next_lines(
     cut = json.dumps(docs[0])
     cut = cut[: cut.index('"winlog": {') + len('"winlog": {')]
     path = write_lines(tmp_path / "cut.ndjson", [docs[0], cut, docs[1], docs[2]])
-    rows, problems = _rows(path)
+    rows, problems = read_rows(path, "winlogbeat")
     assert [r["_line"] for r in rows] == [1, 3, 4]
     assert problems.first == [(2, "JSON document not closed before the next one")]
 

@@ -16,10 +16,10 @@ from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources import zeek
 from imagehunt.sources.base import Head
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.problems import ReadProblems
 from imagehunt.sources.sniff import sniff
 from support.corpus import corpus_dir
 from support.events import MINER, write_lines
+from support.source_rows import read_rows, scan_hits
 
 SAMPLES = Path(__file__).parent / "samples" / "zeek"
 CONN_FIELDS = (
@@ -32,24 +32,13 @@ def pack() -> RulePack:
     return load_pack()
 
 
-def read_rows(path: Path) -> tuple[list[dict[str, Any]], ReadProblems]:
-    problems = ReadProblems()
-    rows = [row for batch in zeek.read(path, path.name, problems) for row in batch.to_pylist()]
-    return rows, problems
-
-
-def alerts(pack: RulePack, path: Path) -> list[tuple[str, str, int]]:
-    outcome = run_scan(pack, [Input(path, path.name, "zeek")])
-    return sorted((a.rule.name, a.evidence[0].file, a.evidence[0].line) for a in outcome.alerts)
-
-
 def tsv(*lines: str) -> str:
     """TSV text: ``|`` in the arguments stands for a tab."""
     return "".join(line.replace("|", "\t") + "\n" for line in lines)
 
 
 def test_conn_tsv_maps_a_network_connection() -> None:
-    rows, problems = read_rows(SAMPLES / "conn.log")
+    rows, problems = read_rows(SAMPLES / "conn.log", "zeek")
     first = rows[0]
     assert first["_line"] == 9
     assert first["@timestamp"] == datetime(2026, 11, 20, 10, 0, 0, 123456, tzinfo=UTC)
@@ -71,7 +60,7 @@ def test_conn_tsv_maps_a_network_connection() -> None:
 
 
 def test_dns_tsv_maps_query_type_and_ip_answers() -> None:
-    rows, problems = read_rows(SAMPLES / "dns.log")
+    rows, problems = read_rows(SAMPLES / "dns.log", "zeek")
     assert problems.count == 0
     pool, aaaa, unanswered = rows
     assert pool["dns.question.name"] == "xmr.pool.minergate.com"
@@ -87,7 +76,7 @@ def test_dns_tsv_maps_query_type_and_ip_answers() -> None:
 
 
 def test_json_lines_dotted_keys_iso_and_epoch_times() -> None:
-    rows, problems = read_rows(SAMPLES / "conn_dns.json")
+    rows, problems = read_rows(SAMPLES / "conn_dns.json", "zeek")
     assert problems.count == 0
     dns, conn = rows
     assert dns["event.dataset"] == "zeek.dns"
@@ -102,7 +91,7 @@ def test_json_underscore_and_nested_id_keys(tmp_path: Path) -> None:
     underscore |= {"id_resp_h": "45.9.148.1", "id_resp_p": 3333, "proto": "tcp"}
     nested = {"ts": 2.5, "uid": "C2", "id": {"orig_h": "10.0.0.2", "resp_h": "1.2.3.4"}}
     nested |= {"query": "a.example"}
-    rows, _ = read_rows(write_lines(tmp_path / "z.json", [underscore, nested]))
+    rows, _ = read_rows(write_lines(tmp_path / "z.json", [underscore, nested]), "zeek")
     assert rows[0]["event.dataset"] == "zeek.conn"
     assert (rows[0]["destination.ip"], rows[0]["destination.port"]) == ("45.9.148.1", 3333)
     assert rows[0]["@timestamp"] == datetime(1970, 1, 1, 0, 0, 1, 500000, tzinfo=UTC)
@@ -111,14 +100,14 @@ def test_json_underscore_and_nested_id_keys(tmp_path: Path) -> None:
 
 
 def test_conn_to_public_pool_port_fires_and_private_does_not(pack: RulePack) -> None:
-    found = alerts(pack, SAMPLES / "conn.log")
+    found = scan_hits(pack, SAMPLES / "conn.log", "zeek")
     # line 9: 45.9.148.1:3333, line 13: 185.71.66.39:14444 (S0 attempt); line 10 is 10.1.2.3
     assert found == [("pool_connection", "conn.log", 9), ("pool_connection", "conn.log", 13)]
 
 
 def test_dns_query_for_pool_domain_fires(pack: RulePack) -> None:
-    assert alerts(pack, SAMPLES / "dns.log") == [("pool_dns", "dns.log", 9)]
-    assert alerts(pack, SAMPLES / "conn_dns.json") == [
+    assert scan_hits(pack, SAMPLES / "dns.log", "zeek") == [("pool_dns", "dns.log", 9)]
+    assert scan_hits(pack, SAMPLES / "conn_dns.json", "zeek") == [
         ("pool_connection", "conn_dns.json", 2),
         ("pool_dns", "conn_dns.json", 1),
     ]
@@ -151,7 +140,7 @@ def test_later_header_block_replaces_fields_separator_and_markers(
     text = tab_block + pipe_block
     path = tmp_path / "mixed.log"
     path.write_text(text, encoding="utf-8")
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "zeek")
     assert problems.count == 0
     assert [r["event.dataset"] for r in rows] == ["zeek.conn", "zeek.dns", "zeek.dns"]
     assert rows[0]["network.direction"] == "internal"
@@ -159,7 +148,7 @@ def test_later_header_block_replaces_fields_separator_and_markers(
     assert rows[1]["dns.question.type"] is None
     assert rows[2]["dns.question.name"] is None  # empty string is not a name
     assert rows[2]["dns.resolved_ip"] is None
-    assert alerts(pack, path) == [("pool_dns", "mixed.log", 16)]
+    assert scan_hits(pack, path, "zeek") == [("pool_dns", "mixed.log", 16)]
 
 
 def test_escaped_bytes_and_other_paths(tmp_path: Path) -> None:
@@ -174,7 +163,7 @@ def test_escaped_bytes_and_other_paths(tmp_path: Path) -> None:
     )
     path = tmp_path / "x.log"
     path.write_text(text, encoding="utf-8")
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "zeek")
     assert problems.count == 0
     assert rows[0]["dns.question.name"] == "café.example\ttab"
     http = rows[1]
@@ -193,7 +182,7 @@ def test_malformed_lines_are_counted_and_neighbours_read(tmp_path: Path) -> None
         "",
         good,
     ]
-    rows, problems = read_rows(write_lines(tmp_path / "bad.json", lines))
+    rows, problems = read_rows(write_lines(tmp_path / "bad.json", lines), "zeek")
     assert [r["_line"] for r in rows] == [2, 6]
     assert [line for line, _ in problems.first] == [1, 3, 4]
     assert "before any #fields" in problems.first[0][1]
@@ -203,7 +192,7 @@ def test_over_long_line_is_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyP
     monkeypatch.setattr(zeek, "MAX_LINE_BYTES", 200)
     good = {"ts": 1.0, "uid": "C1", "id.orig_h": "10.0.0.1", "query": "a.example"}
     long_one = dict(good, query="x" * 300)
-    rows, problems = read_rows(write_lines(tmp_path / "long.json", [long_one, good]))
+    rows, problems = read_rows(write_lines(tmp_path / "long.json", [long_one, good]), "zeek")
     assert [r["_line"] for r in rows] == [2]
     assert problems.first[0][0] == 1
 
@@ -211,7 +200,7 @@ def test_over_long_line_is_a_problem(tmp_path: Path, monkeypatch: pytest.MonkeyP
 def test_hostile_values_do_not_break_the_row(tmp_path: Path) -> None:
     doc = {"ts": "not a time", "uid": ["x"], "id.orig_h": {"a": 1}, "id.resp_p": "http"}
     doc |= {"query": "ok.example", "answers": [{"x": 1}, "1.2.3.4", 7]}
-    rows, problems = read_rows(write_lines(tmp_path / "h.json", [doc]))
+    rows, problems = read_rows(write_lines(tmp_path / "h.json", [doc]), "zeek")
     assert problems.count == 0
     assert rows[0]["@timestamp"] is None
     assert rows[0]["destination.port"] is None
@@ -222,7 +211,7 @@ def test_gzip_input(tmp_path: Path, pack: RulePack) -> None:
     path = tmp_path / "conn.log.gz"
     path.write_bytes(gzip.compress((SAMPLES / "conn.log").read_bytes()))
     assert sniff(path) == ("zeek", "")
-    assert [line for _, _, line in alerts(pack, path)] == [9, 13]
+    assert [line for _, _, line in scan_hits(pack, path, "zeek")] == [9, 13]
 
 
 @pytest.mark.parametrize("name", ["conn.log", "dns.log", "conn_dns.json"])
@@ -262,7 +251,7 @@ def test_corpus_parses_exactly_and_fires_nothing(pack: RulePack) -> None:
     for name, count in CORPUS_COUNTS.items():
         path = folder / name
         assert sniff(path) == ("zeek", "")
-        rows, problems = read_rows(path)
+        rows, problems = read_rows(path, "zeek")
         assert (len(rows), problems.count) == (count, 0), name
         assert all(r["@timestamp"] is not None and r["source.ip"] for r in rows), name
         inputs.append(Input(path, name, "zeek"))
@@ -275,7 +264,7 @@ def test_white_space_before_the_header_is_tolerated(tmp_path: Path) -> None:
     path = tmp_path / "tab.log"
     path.write_bytes(b"\t" + (SAMPLES / "conn.log").read_bytes())
     assert sniff(path) == ("zeek", "")
-    rows, problems = read_rows(path)
+    rows, problems = read_rows(path, "zeek")
     assert (len(rows), problems.count) == (4, 1)
 
 
@@ -292,7 +281,7 @@ def test_mutated_input_never_raises(tmp_path: Path) -> None:
                 )
             path = tmp_path / "m.log"
             path.write_bytes(bytes(data))
-            rows, problems = read_rows(path)
+            rows, problems = read_rows(path, "zeek")
             lines = data.count(b"\n") + 1
             assert all(1 <= r["_line"] <= lines for r in rows)
             assert len(rows) + problems.count > 0

@@ -9,7 +9,8 @@ from typing import Any
 
 from imagehunt.emulate.steps import Step
 from imagehunt.sources.problems import ReadProblems
-from imagehunt.sources.sniff import sniff, source_for
+from imagehunt.sources.sniff import sniff
+from support.source_rows import read_rows
 
 T0 = datetime(2026, 11, 20, 9, 14, 7, 412000, tzinfo=UTC)
 
@@ -32,10 +33,4 @@ def read_back(path: Path, text: str, fmt: str) -> tuple[list[dict[str, Any]], Re
     path.write_text(text, encoding="utf-8")
     sniffed, reason = sniff(path)
     assert sniffed == fmt, reason
-    problems = ReadProblems()
-    rows = [
-        row
-        for batch in source_for(fmt).read(path, path.name, problems)
-        for row in batch.to_pylist()
-    ]
-    return rows, problems
+    return read_rows(path, fmt)
