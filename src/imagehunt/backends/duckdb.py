@@ -32,7 +32,6 @@ from sigma.conditions import (
 from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
 from sigma.types import (
-    CompareOperators,
     SigmaBool,
     SigmaCasedString,
     SigmaCIDRExpression,
@@ -45,8 +44,8 @@ from sigma.types import (
 )
 
 from imagehunt import schema
-from imagehunt.backends.sigma_values import canonical_integer
-from imagehunt.backends.text_backend import ImagehuntTextBackend
+from imagehunt.backends.sigma_values import affix_shape, canonical_integer
+from imagehunt.backends.text_backend import COMPARE_OPERATORS, ImagehuntTextBackend
 from imagehunt.portable_regex import regex_escape
 
 Predicate = Callable[[str], str]
@@ -58,12 +57,6 @@ _RE2_FLAGS = {
     SigmaRegularExpressionFlag.IGNORECASE: "i",
     SigmaRegularExpressionFlag.MULTILINE: "m",
     SigmaRegularExpressionFlag.DOTALL: "s",
-}
-_COMPARE_SQL = {
-    CompareOperators.LT: "<",
-    CompareOperators.LTE: "<=",
-    CompareOperators.GT: ">",
-    CompareOperators.GTE: ">=",
 }
 _IPV4_MAPPED_PREFIX = "0" * 20 + "ffff"
 
@@ -193,21 +186,6 @@ def _class_excludes_separator(members: Any) -> bool:
     return True
 
 
-def _plain_parts(value: SigmaString) -> tuple[str, str] | None:
-    """Classify a wildcard-only-at-ends string: returns (kind, literal) or None if general."""
-    parts = list(value.s)
-    lead = bool(parts) and parts[0] is SpecialChars.WILDCARD_MULTI
-    trail = len(parts) > int(lead) and parts[-1] is SpecialChars.WILDCARD_MULTI
-    inner = parts[int(lead) : len(parts) - int(trail)]
-    if not all(isinstance(p, str) for p in inner):
-        return None
-    literal = "".join(str(p) for p in inner)
-    kind = {(False, False): "eq", (False, True): "prefix", (True, False): "suffix"}.get(
-        (lead, trail), "contains"
-    )
-    return kind, literal
-
-
 def _ipv6_bounds(network: ipaddress.IPv4Network | ipaddress.IPv6Network) -> tuple[str, str]:
     """32-hex-digit bounds of a range; an IPv4 range maps to its ::ffff:0:0/96 form."""
     lo, hi = int(network.network_address), int(network.broadcast_address)
@@ -293,7 +271,7 @@ class DuckDBBackend(ImagehuntTextBackend):
         return f"CAST({expr} AS {self.text_type})"
 
     def _string_predicate(self, fld: schema.Field, value: SigmaString, cased: bool) -> Predicate:
-        plain = _plain_parts(value)
+        plain = affix_shape(value.s)
         if (
             fld.kind is schema.Kind.INTEGER
             and plain is not None
@@ -387,16 +365,11 @@ class DuckDBBackend(ImagehuntTextBackend):
     ) -> str:
         fld = self._field(cond.field)
         assert isinstance(cond.value, SigmaCompareExpression)
-        op = _COMPARE_SQL[cond.value.op]
+        op = COMPARE_OPERATORS[cond.value.op]
         number = cond.value.number.number
         if fld.kind is schema.Kind.INTEGER:
             return self._apply(cond.field, lambda x: f"{x} {op} {number}")
         return self._apply(cond.field, lambda x: f"TRY_CAST({x} AS DOUBLE) {op} {number}")
-
-    def convert_condition_field_eq_val_null(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        return self._missing(cond.field)
 
     def _missing(self, name: str) -> str:
         fld = self._field(name)
@@ -538,7 +511,7 @@ class DuckDBBackend(ImagehuntTextBackend):
             elif isinstance(value, SigmaNumber):
                 exact_numbers.append(value.number)
             elif isinstance(value, SigmaString):
-                plain = _plain_parts(value)
+                plain = affix_shape(value.s)
                 if plain is not None and plain[0] == "eq":
                     if fld.kind is schema.Kind.INTEGER and canonical_integer(plain[1]):
                         exact_numbers.append(int(plain[1]))
@@ -578,10 +551,3 @@ class DuckDBBackend(ImagehuntTextBackend):
             return self.regex_whole(text if cased else f"lower({text})", body)
 
         return predicate
-
-    def decide_convert_condition_as_in_expression(
-        self, cond: ConditionOR | ConditionAND, state: ConversionState
-    ) -> bool:
-        if isinstance(cond, ConditionAND):
-            return False
-        return bool(super().decide_convert_condition_as_in_expression(cond, state))

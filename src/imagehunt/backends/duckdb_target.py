@@ -16,6 +16,7 @@ per-event level of cloud_image_launch) is imagehunt's and is named in the query'
 from __future__ import annotations
 
 import functools
+from dataclasses import dataclass
 
 from sigma.correlations import SigmaCorrelationType
 
@@ -70,30 +71,56 @@ def group_sql(name: str, backend: DuckDBBackend) -> str:
     return f"coalesce({column}, CASE WHEN _format IN ({formats}) THEN {file_key} END)"
 
 
-def correlation_sql(rule: PackRule, pack: RulePack) -> str:
-    """The correlation as one query: its chains with their evidence lines."""
+@dataclass(frozen=True)
+class CorrelationParts:
+    """What the DuckDB and Spark correlation queries build alike (:func:`correlation_parts`)."""
+
+    steps: int  # number of steps
+    groups: int  # number of group-by fields
+    union: str  # every step's rows, tagged ``ih_step``: SELECTs joined by UNION ALL
+    group_cols: str  # ``, <group-by text> AS g<n>`` per group-by field
+    not_null: str  # `` AND g<n> IS NOT NULL`` per group-by field
+    ordered: bool  # temporal_ordered
+    span: int  # the window in seconds
+
+
+def correlation_parts(
+    rule: PackRule, pack: RulePack, backend: DuckDBBackend, source: str
+) -> CorrelationParts:
+    """The step selections over the table ``source`` and the group-by columns, in the
+    dialect of ``backend``."""
     sigma = rule.sigma
     steps = correlation_steps(rule, pack)
     groups = list(getattr(sigma, "group_by", None) or [])
     by_id = {r.id: r for r in pack.rules}
     selects = []
     for index, step in enumerate(steps):
-        condition = " OR ".join(f"({detection_sql(by_id[i])})" for i in step)
-        selects.append(f"SELECT *, {index} AS ih_step FROM ih_events WHERE {condition}")
-    group_cols = "".join(f", {group_sql(g, _backend())} AS g{n}" for n, g in enumerate(groups))
-    not_null = "".join(f" AND g{n} IS NOT NULL" for n in range(len(groups)))
-    ordered = getattr(sigma, "type", None) is SigmaCorrelationType.TEMPORAL_ORDERED
-    span = int(sigma.timespan.seconds)  # type: ignore[union-attr]
-    chains = chain_sql(len(steps), span, ordered, len(groups))
-    evidence = ", ".join(
-        f"e{i}._file AS step{i}_file, e{i}._line AS step{i}_line" for i in range(len(steps))
+        condition = " OR ".join(f"({compile_rule(by_id[i], backend).sql})" for i in step)
+        selects.append(f"SELECT *, {index} AS ih_step FROM {source} WHERE {condition}")
+    return CorrelationParts(
+        steps=len(steps),
+        groups=len(groups),
+        union=" UNION ALL ".join(selects),
+        group_cols="".join(f", {group_sql(g, backend)} AS g{n}" for n, g in enumerate(groups)),
+        not_null="".join(f" AND g{n} IS NOT NULL" for n in range(len(groups))),
+        ordered=getattr(sigma, "type", None) is SigmaCorrelationType.TEMPORAL_ORDERED,
+        span=int(sigma.timespan.seconds),  # type: ignore[union-attr]
     )
-    joins = " ".join(f"JOIN ih_events AS e{i} ON e{i}.ih_key = c.k{i}" for i in range(len(steps)))
+
+
+def correlation_sql(rule: PackRule, pack: RulePack) -> str:
+    """The correlation as one query: its chains with their evidence lines."""
+    parts = correlation_parts(rule, pack, _backend(), "ih_events")
+    chains = chain_sql(parts.steps, parts.span, parts.ordered, parts.groups)
+    evidence = ", ".join(
+        f"e{i}._file AS step{i}_file, e{i}._line AS step{i}_line" for i in range(parts.steps)
+    )
+    joins = " ".join(f"JOIN ih_events AS e{i} ON e{i}.ih_key = c.k{i}" for i in range(parts.steps))
     return (
         f"WITH ih_events AS (SELECT row_number() OVER () AS ih_key, * FROM {EVENTS_TABLE}),\n"
         f"{MATCHES_TABLE} AS (SELECT * FROM (SELECT ih_key AS key, ih_step AS step, "
         '"@timestamp" AS ts, "process.entity_id" AS entity_id, "process.pid" AS pid'
-        f"{group_cols} FROM ({' UNION ALL '.join(selects)})) WHERE ts IS NOT NULL{not_null})\n"
+        f"{parts.group_cols} FROM ({parts.union})) WHERE ts IS NOT NULL{parts.not_null})\n"
         f'SELECT c.same_process, e0."host.name", e0."@timestamp", {evidence}\n'
         f'FROM ({chains}) AS c {joins} ORDER BY e0."@timestamp", step0_line'
     )

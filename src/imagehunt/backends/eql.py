@@ -53,20 +53,17 @@ from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 from sigma.types import (
-    CompareOperators,
     SigmaBool,
     SigmaCasedString,
     SigmaCIDRExpression,
-    SigmaCompareExpression,
     SigmaNumber,
     SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
     SigmaString,
     SpecialChars,
 )
 
 from imagehunt import schema
-from imagehunt.backends.eql_regex import sigma_regex_to_lucene
+from imagehunt.backends.eql_regex import sigma_value_to_lucene
 from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.sigma_values import (
     canonical_integer,
@@ -90,12 +87,6 @@ ASSESSMENT_NOTE = (
     "The level of an alert of this rule is decided per event by imagehunt "
     "(assessment '{name}'); EQL cannot reproduce it: every match is reported at the rule's level."
 )
-_COMPARE = {
-    CompareOperators.LT: "<",
-    CompareOperators.LTE: "<=",
-    CompareOperators.GT: ">",
-    CompareOperators.GTE: ">=",
-}
 _FIELD_NAME = re.compile(r"[A-Za-z_@][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")  # unquoted
 
 
@@ -187,8 +178,7 @@ class EqlBackend(NegationDepth):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
         assert isinstance(cond.value, SigmaString)
-        cased = isinstance(cond.value, SigmaCasedString)
-        return self._leaf(cond.field, self._string_test(cond.field, cond.value, cased))
+        return self._leaf(cond.field, self._string_test(cond.field, cond.value, cased=False))
 
     def convert_condition_field_eq_val_str_case_sensitive(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -211,15 +201,7 @@ class EqlBackend(NegationDepth):
     ) -> str:
         self._field(cond.field)
         assert isinstance(cond.value, SigmaRegularExpression)
-        flags = cond.value.flags
-        if SigmaRegularExpressionFlag.MULTILINE in flags:
-            raise SigmaFeatureNotSupportedByBackendError("regex flag m has no Lucene equivalent")
-        ignore_case = SigmaRegularExpressionFlag.IGNORECASE in flags
-        lucene = sigma_regex_to_lucene(
-            cond.value.regexp.to_plain(),
-            dotall=SigmaRegularExpressionFlag.DOTALL in flags,
-            ignore_case=ignore_case,
-        )
+        lucene, ignore_case = sigma_value_to_lucene(cond.value)
         operator = "regex~" if ignore_case else "regex"
         return self._leaf(cond.field, f"{cond.field} {operator} {eql_string(lucene)}")
 
@@ -234,20 +216,9 @@ class EqlBackend(NegationDepth):
     def convert_condition_field_compare_op_val(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        fld = self._field(cond.field)
-        assert isinstance(cond.value, SigmaCompareExpression)
-        if fld.kind is not schema.Kind.INTEGER:
-            raise SigmaFeatureNotSupportedByBackendError(
-                f"numeric comparison on the non-integer field '{cond.field}'"
-            )
-        op = _COMPARE[cond.value.op]
-        return self._leaf(cond.field, f"{cond.field} {op} {cond.value.number.number}")
-
-    def convert_condition_field_eq_val_null(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        self._field(cond.field)
-        return f"{cond.field} == null"
+        integer_field = self._field(cond.field).kind is schema.Kind.INTEGER
+        comparison = self._integer_comparison(cond, integer_field)
+        return self._leaf(cond.field, f"{cond.field} {comparison}")
 
     def convert_condition_field_exists(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -321,13 +292,6 @@ class EqlBackend(NegationDepth):
         if len(tests) == 1:
             return self._leaf(name, tests[0])
         return self._leaf(name, "(" + " or ".join(tests) + ")")
-
-    def decide_convert_condition_as_in_expression(
-        self, cond: ConditionOR | ConditionAND, state: ConversionState
-    ) -> bool:
-        if isinstance(cond, ConditionAND):
-            return False
-        return bool(super().decide_convert_condition_as_in_expression(cond, state))
 
 
 def eql_pipeline() -> ProcessingPipeline:

@@ -28,6 +28,7 @@ from re import _parser as sre_parse  # type: ignore[attr-defined]
 from typing import Any
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
+from sigma.types import SigmaRegularExpression, SigmaRegularExpressionFlag
 
 _DIGIT = "0-9"
 _SPACE = "\t\n\f\r "  # RE2's \s (no \v)
@@ -242,3 +243,20 @@ def sigma_regex_to_lucene(pattern: str, dotall: bool = False, ignore_case: bool 
         alternatives = [_search_to_whole(translator, list(b)) for b in items[0][1][1]]
         return _optional_union(alternatives)
     return _search_to_whole(translator, items)
+
+
+def sigma_value_to_lucene(value: SigmaRegularExpression) -> tuple[str, bool]:
+    """(Lucene whole-string regex, ignore case) of a Sigma regex value with its modifiers.
+
+    ``|m`` is refused (Lucene has no line anchors); ``|s`` and ``|i`` are translated.
+    """
+    flags = value.flags
+    if SigmaRegularExpressionFlag.MULTILINE in flags:
+        raise SigmaFeatureNotSupportedByBackendError("regex flag m has no Lucene equivalent")
+    ignore_case = SigmaRegularExpressionFlag.IGNORECASE in flags
+    lucene = sigma_regex_to_lucene(
+        value.regexp.to_plain(),
+        dotall=SigmaRegularExpressionFlag.DOTALL in flags,
+        ignore_case=ignore_case,
+    )
+    return lucene, ignore_case

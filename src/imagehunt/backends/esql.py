@@ -33,20 +33,16 @@ from sigma.conversion.state import ConversionState
 from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.rule import SigmaRule
 from sigma.types import (
-    CompareOperators,
     SigmaBool,
     SigmaCasedString,
     SigmaCIDRExpression,
-    SigmaCompareExpression,
     SigmaNumber,
     SigmaRegularExpression,
-    SigmaRegularExpressionFlag,
     SigmaString,
-    SpecialChars,
 )
 
 from imagehunt import schema
-from imagehunt.backends.eql_regex import sigma_regex_to_lucene
+from imagehunt.backends.eql_regex import sigma_value_to_lucene
 from imagehunt.backends.esql_text import (
     SEPARATOR,
     element_regex,
@@ -57,7 +53,7 @@ from imagehunt.backends.esql_text import (
     lucene_literal,
 )
 from imagehunt.backends.negation import NegationDepth
-from imagehunt.backends.sigma_values import exact_text, integer_text, string_parts
+from imagehunt.backends.sigma_values import exact_text, integer_text, render
 from imagehunt.backends.targets import conversion_error
 from imagehunt.errors import RuleError
 from imagehunt.pipelines import load_pipeline
@@ -75,27 +71,7 @@ ASSESSMENT_NOTE = (
     "The level of an alert of this rule is decided per event by imagehunt "
     "(assessment '{name}'); ES|QL reports every match at the rule's level."
 )
-_COMPARE = {
-    CompareOperators.LT: "<",
-    CompareOperators.LTE: "<=",
-    CompareOperators.GT: ">",
-    CompareOperators.GTE: ">=",
-}
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)*")
-
-
-def _like_pattern(value: SigmaString) -> str:
-    wildcards = {SpecialChars.WILDCARD_MULTI: "*", SpecialChars.WILDCARD_SINGLE: "?"}
-    return "".join(
-        like_literal(p) if isinstance(p, str) else wildcards[p] for p in string_parts(value)
-    )
-
-
-def _lucene_pattern(value: SigmaString) -> str:
-    wildcards = {SpecialChars.WILDCARD_MULTI: ".*", SpecialChars.WILDCARD_SINGLE: "."}
-    return "".join(
-        lucene_literal(p) if isinstance(p, str) else wildcards[p] for p in string_parts(value)
-    )
 
 
 def field_ref(name: str) -> str:
@@ -168,7 +144,7 @@ class EsqlBackend(NegationDepth):
         return f"{field_ref(name)} IN ({', '.join(numbers)})"
 
     def _array_string_test(self, name: str, values: Sequence[SigmaString], cased: bool) -> str:
-        union = "|".join(dict.fromkeys(_lucene_pattern(v) for v in values))
+        union = "|".join(dict.fromkeys(render(v, lucene_literal, ".*", ".") for v in values))
         return self._array_test(name, f"({union})", ignore_case=not cased)
 
     def _scalar_string_tests(
@@ -182,7 +158,7 @@ class EsqlBackend(NegationDepth):
             if text is not None:
                 exact[cased].append(text if cased else text.lower())
                 continue
-            pattern = _like_pattern(value)
+            pattern = render(value, like_literal, "*", "?")
             subject = ref if cased else f"TO_LOWER({ref})"
             likes.append(f"{subject} LIKE {esql_string(pattern if cased else pattern.lower())}")
         tests = []
@@ -228,15 +204,7 @@ class EsqlBackend(NegationDepth):
     ) -> str:
         fld = self._field(cond.field)
         assert isinstance(cond.value, SigmaRegularExpression)
-        flags = cond.value.flags
-        if SigmaRegularExpressionFlag.MULTILINE in flags:
-            raise SigmaFeatureNotSupportedByBackendError("regex flag m has no Lucene equivalent")
-        ignore_case = SigmaRegularExpressionFlag.IGNORECASE in flags
-        lucene = sigma_regex_to_lucene(
-            cond.value.regexp.to_plain(),
-            dotall=SigmaRegularExpressionFlag.DOTALL in flags,
-            ignore_case=ignore_case,
-        )
+        lucene, ignore_case = sigma_value_to_lucene(cond.value)
         if fld.is_array:
             return self._leaf(cond.field, self._array_test(cond.field, lucene, ignore_case))
         ref = field_ref(cond.field)
@@ -257,21 +225,9 @@ class EsqlBackend(NegationDepth):
     def convert_condition_field_compare_op_val(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        fld = self._field(cond.field)
-        assert isinstance(cond.value, SigmaCompareExpression)
-        if fld.kind is not schema.Kind.INTEGER:
-            raise SigmaFeatureNotSupportedByBackendError(
-                f"numeric comparison on the non-integer field '{cond.field}'"
-            )
-        op = _COMPARE[cond.value.op]
-        test = f"{field_ref(cond.field)} {op} {cond.value.number.number}"
-        return self._leaf(cond.field, test)
-
-    def convert_condition_field_eq_val_null(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        self._field(cond.field)
-        return f"{field_ref(cond.field)} IS NULL"
+        integer_field = self._field(cond.field).kind is schema.Kind.INTEGER
+        comparison = self._integer_comparison(cond, integer_field)
+        return self._leaf(cond.field, f"{field_ref(cond.field)} {comparison}")
 
     def convert_condition_field_exists(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -306,13 +262,6 @@ class EsqlBackend(NegationDepth):
         if self._field(name).kind is schema.Kind.INTEGER:
             return self._leaf(name, self._integer_test(name, [a.value for a in args]))
         return self._joined(name, self._string_tests(name, values))
-
-    def decide_convert_condition_as_in_expression(
-        self, cond: ConditionOR | ConditionAND, state: ConversionState
-    ) -> bool:
-        if isinstance(cond, ConditionAND):
-            return False
-        return bool(super().decide_convert_condition_as_in_expression(cond, state))
 
 
 def _fail(rule: PackRule, message: str) -> RuleError:

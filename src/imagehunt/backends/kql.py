@@ -40,22 +40,19 @@ from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 from sigma.types import (
-    CompareOperators,
     SigmaBool,
     SigmaCasedString,
     SigmaCIDRExpression,
-    SigmaCompareExpression,
     SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
-    SpecialChars,
 )
 
 from imagehunt import schema
 from imagehunt.backends.kql_mapping import MAPPING_FILE, Column, Table, load_mapping, table_key
 from imagehunt.backends.negation import NegationDepth
-from imagehunt.backends.sigma_values import canonical_integer, string_parts
+from imagehunt.backends.sigma_values import affix_shape, canonical_integer, render, string_parts
 from imagehunt.backends.targets import conversion_error, short_span
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
@@ -69,12 +66,6 @@ ASSESSMENT_NOTE = (
     "KQL reports every match at the rule's level"
 )
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
-_COMPARE = {
-    CompareOperators.LT: "<",
-    CompareOperators.LTE: "<=",
-    CompareOperators.GT: ">",
-    CompareOperators.GTE: ">=",
-}
 _FLAGS = {
     SigmaRegularExpressionFlag.IGNORECASE: "i",
     SigmaRegularExpressionFlag.MULTILINE: "m",
@@ -96,27 +87,12 @@ def kql_string(value: str) -> str:
 
 def _shape(value: SigmaString) -> tuple[str, str] | None:
     """(eq|prefix|suffix|contains, literal) for values with ``*`` only at the ends, else None."""
-    parts = string_parts(value)
-    lead = bool(parts) and parts[0] is SpecialChars.WILDCARD_MULTI
-    trail = len(parts) > int(lead) and parts[-1] is SpecialChars.WILDCARD_MULTI
-    inner = parts[int(lead) : len(parts) - int(trail)]
-    if not all(isinstance(p, str) for p in inner):
-        return None
-    kind = {(False, False): "eq", (False, True): "prefix", (True, False): "suffix"}
-    return kind.get((lead, trail), "contains"), "".join(str(p) for p in inner)
+    return affix_shape(string_parts(value))
 
 
 def wildcard_regex(value: SigmaString, any_char: str = ".") -> str:
     """RE2 body of a Sigma wildcard value (literal parts escaped)."""
-    out = []
-    for part in string_parts(value):
-        if part is SpecialChars.WILDCARD_MULTI:
-            out.append(any_char + "*")
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            out.append(any_char)
-        else:
-            out.append(regex_escape(str(part)))
-    return "".join(out)
+    return render(value, regex_escape, any_char + "*", any_char)
 
 
 def _reanchor(pattern: str, start: str, end: str) -> str:
@@ -172,8 +148,8 @@ class KqlBackend(NegationDepth):
 
     def _leaf(self, column: Column, test: str, ecs: str = "") -> str:
         """Guard a test of a non-string column under a ``not`` (KQL strings are never null)."""
-        nullable = ecs in schema.BY_NAME and schema.field(ecs).kind is not schema.Kind.STRING
-        nullable = nullable and schema.field(ecs).kind is not schema.Kind.STRINGS
+        strings = (schema.Kind.STRING, schema.Kind.STRINGS)
+        nullable = ecs in schema.BY_NAME and schema.field(ecs).kind not in strings
         if self._negations and nullable:
             return f"(isnotempty({column.name}) and {test})"
         return test
@@ -225,8 +201,7 @@ class KqlBackend(NegationDepth):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
         assert isinstance(cond.value, SigmaString)
-        cased = isinstance(cond.value, SigmaCasedString)
-        test = self._string_test(cond.field, cond.value, cased)
+        test = self._string_test(cond.field, cond.value, cased=False)
         return self._leaf(self._column(cond.field), test, cond.field)
 
     def convert_condition_field_eq_val_str_case_sensitive(
@@ -280,18 +255,8 @@ class KqlBackend(NegationDepth):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
         column = self._column(cond.field)
-        assert isinstance(cond.value, SigmaCompareExpression)
-        if not self._integer(cond.field):
-            raise SigmaFeatureNotSupportedByBackendError(
-                f"numeric comparison on the non-integer field '{cond.field}'"
-            )
-        test = f"{column.name} {_COMPARE[cond.value.op]} {cond.value.number.number}"
-        return self._leaf(column, test, cond.field)
-
-    def convert_condition_field_eq_val_null(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        return f"not({self._present(cond.field)})"
+        comparison = self._integer_comparison(cond, self._integer(cond.field))
+        return self._leaf(column, f"{column.name} {comparison}", cond.field)
 
     def convert_condition_field_exists(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -358,13 +323,6 @@ class KqlBackend(NegationDepth):
             tests.append(f"{column.name} {'in' if cased else 'in~'} ({listed})")
         tests.extend(self._string_test(ecs, v, cased) for v in rest)
         return tests
-
-    def decide_convert_condition_as_in_expression(
-        self, cond: ConditionOR | ConditionAND, state: ConversionState
-    ) -> bool:
-        if isinstance(cond, ConditionAND):
-            return False
-        return bool(super().decide_convert_condition_as_in_expression(cond, state))
 
 
 # ---- rules -----------------------------------------------------------------------------------

@@ -46,24 +46,20 @@ from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 from sigma.types import (
-    CompareOperators,
     SigmaBool,
-    SigmaCasedString,
     SigmaCIDRExpression,
-    SigmaCompareExpression,
     SigmaExists,
     SigmaNull,
     SigmaNumber,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
-    SpecialChars,
 )
 
 from imagehunt import safe_yaml, schema
 from imagehunt.backends.negation import NegationDepth
 from imagehunt.backends.qradar_regex import search_to_java, wildcard_to_java
-from imagehunt.backends.sigma_values import integer_text
+from imagehunt.backends.sigma_values import integer_text, render
 from imagehunt.backends.targets import conversion_error
 from imagehunt.engine.correlate import correlation_steps
 from imagehunt.errors import RuleError
@@ -84,12 +80,6 @@ ASSESSMENT_NOTE = (
     "The level of an alert of this rule is decided per event by imagehunt "
     "(assessment '{name}'); AQL cannot reproduce it: every row is reported at the rule's level."
 )
-_COMPARE = {
-    CompareOperators.LT: "<",
-    CompareOperators.LTE: "<=",
-    CompareOperators.GT: ">",
-    CompareOperators.GTE: ">=",
-}
 _PLAIN_COLUMN = re.compile(r"[a-z][a-z0-9_]*")
 _LIKE_UNSAFE = re.compile(r"[%_\\\x00-\x1f\x7f]")
 
@@ -256,15 +246,14 @@ class QRadarBackend(NegationDepth):
         if not value.contains_special():
             operator = "=" if cased else "ILIKE"
             return f"{column} {operator} {aql_string(literal)}"
-        pattern = "".join(_like_part(p) for p in parts)
+        pattern = render(value, str, "%", "_")  # the literal holds no LIKE metacharacter
         return f"{column} {'LIKE' if cased else 'ILIKE'} {aql_string(pattern)}"
 
     def convert_condition_field_eq_val_str(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
         assert isinstance(cond.value, SigmaString)
-        cased = isinstance(cond.value, SigmaCasedString)
-        test = self._string_test(cond.field, cond.value, cased)
+        test = self._string_test(cond.field, cond.value, cased=False)
         return self._leaf([self._column(cond.field)], test)
 
     def convert_condition_field_eq_val_str_case_sensitive(
@@ -334,14 +323,9 @@ class QRadarBackend(NegationDepth):
     def convert_condition_field_compare_op_val(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
-        assert isinstance(cond.value, SigmaCompareExpression)
         column = self._column(cond.field)
-        if self._kind(cond.field) is not schema.Kind.INTEGER:
-            raise SigmaFeatureNotSupportedByBackendError(
-                f"numeric comparison on the non-integer field '{cond.field}'"
-            )
-        op = _COMPARE[cond.value.op]
-        return self._leaf([column], f"{column} {op} {cond.value.number.number}")
+        comparison = self._integer_comparison(cond, self._kind(cond.field) is schema.Kind.INTEGER)
+        return self._leaf([column], f"{column} {comparison}")
 
     def _columns_of(self, name: str) -> list[str]:
         v6 = self._v6(name)
@@ -359,19 +343,12 @@ class QRadarBackend(NegationDepth):
         tests = [f"{c} IS NULL" for c in self._columns_of(cond.field)]
         return tests[0] if len(tests) == 1 else "(" + " AND ".join(tests) + ")"
 
-    def convert_condition_field_eq_val_null(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        return self.convert_condition_field_not_exists(cond, state)
-
     # ---- lists -----------------------------------------------------------------------------
     def decide_convert_condition_as_in_expression(
         self, cond: ConditionOR | ConditionAND, state: ConversionState
     ) -> bool:
         """``IN`` only for integers on an integer field: every other list is an OR of tests."""
-        if isinstance(cond, ConditionAND) or not super().decide_convert_condition_as_in_expression(
-            cond, state
-        ):
+        if not super().decide_convert_condition_as_in_expression(cond, state):
             return False
         first = cond.args[0]
         assert isinstance(first, ConditionFieldEqualsValueExpression)
@@ -396,16 +373,6 @@ class QRadarBackend(NegationDepth):
         column = self._column(args[0].field)
         numbers = sorted({int(str(a.value)) for a in args})
         return self._leaf([column], f"{column} IN ({', '.join(str(n) for n in numbers)})")
-
-
-def _like_part(part: Any) -> str:
-    if part is SpecialChars.WILDCARD_MULTI:
-        return "%"
-    if part is SpecialChars.WILDCARD_SINGLE:
-        return "_"
-    if isinstance(part, str):
-        return part
-    raise SigmaFeatureNotSupportedByBackendError(f"unexpanded placeholder {part!r}")
 
 
 # ---- queries -------------------------------------------------------------------------------

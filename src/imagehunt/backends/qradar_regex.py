@@ -17,7 +17,9 @@ import re
 import warnings
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.types import SigmaString, SpecialChars
+from sigma.types import SigmaString
+
+from imagehunt.backends.sigma_values import render
 
 _ANY = "[\\s\\S]*"
 
@@ -41,17 +43,7 @@ def java_literal(text: str) -> str:
 
 def wildcard_to_java(value: SigmaString) -> str:
     """A Sigma value with ``*``/``?`` as a whole-value Java regex (``\\z``: the very end)."""
-    out = []
-    for part in value.s:
-        if part is SpecialChars.WILDCARD_MULTI:
-            out.append(_ANY)
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            out.append("[\\s\\S]")
-        elif isinstance(part, str):
-            out.append(java_literal(part))
-        else:
-            raise SigmaFeatureNotSupportedByBackendError(f"unexpanded placeholder {part!r}")
-    return "^" + "".join(out) + "\\z"
+    return "^" + render(value, java_literal, _ANY, "[\\s\\S]") + "\\z"
 
 
 def _check_classes(pattern: str) -> None:

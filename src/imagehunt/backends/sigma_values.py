@@ -1,8 +1,9 @@
-"""Reading pySigma values the same way in every backend: literal text and integers."""
+"""Reading pySigma values the same way in every backend: literal text, wildcards, integers."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
@@ -24,6 +25,27 @@ def string_parts(value: SigmaString) -> list[str | SpecialChars]:
             raise SigmaFeatureNotSupportedByBackendError(f"unexpanded placeholder {part!r}")
         parts.append(part)
     return parts
+
+
+def render(value: SigmaString, literal: Callable[[str], str], multi: str, single: str) -> str:
+    """The value in a target's syntax: ``literal`` of each text part, ``multi`` for ``*``
+    and ``single`` for ``?``; an unexpanded placeholder is an error."""
+    wildcards = {SpecialChars.WILDCARD_MULTI: multi, SpecialChars.WILDCARD_SINGLE: single}
+    return "".join(
+        literal(part) if isinstance(part, str) else wildcards[part] for part in string_parts(value)
+    )
+
+
+def affix_shape(parts: Sequence[object]) -> tuple[str, str] | None:
+    """(eq|prefix|suffix|contains, literal) of value parts with ``*`` only at the ends, else
+    None (a ``?``, an inner ``*`` or a placeholder)."""
+    lead = bool(parts) and parts[0] is SpecialChars.WILDCARD_MULTI
+    trail = len(parts) > int(lead) and parts[-1] is SpecialChars.WILDCARD_MULTI
+    inner = parts[int(lead) : len(parts) - int(trail)]
+    if not all(isinstance(p, str) for p in inner):
+        return None
+    kind = {(False, False): "eq", (False, True): "prefix", (True, False): "suffix"}
+    return kind.get((lead, trail), "contains"), "".join(str(p) for p in inner)
 
 
 def exact_text(value: SigmaString) -> str | None:

@@ -23,10 +23,7 @@ from collections.abc import Sequence
 from typing import ClassVar
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.types import (
-    CompareOperators,
-    SigmaRegularExpressionFlag,
-)
+from sigma.types import SigmaRegularExpressionFlag
 
 from imagehunt.backends.duckdb import (
     DuckDBBackend,
@@ -37,12 +34,6 @@ from imagehunt.backends.qradar_regex import JavaRegexError, search_to_java
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 
-_COMPARE_SQL = {
-    CompareOperators.LT: "<",
-    CompareOperators.LTE: "<=",
-    CompareOperators.GT: ">",
-    CompareOperators.GTE: ">=",
-}
 _LITERAL_ESCAPES = {"\\": "\\\\", "'": "\\'", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

@@ -17,12 +17,10 @@ from __future__ import annotations
 
 import functools
 
-from sigma.correlations import SigmaCorrelationType
-
-from imagehunt.backends.duckdb_target import group_sql, sql_comment
+from imagehunt.backends.duckdb_target import correlation_parts, sql_comment
 from imagehunt.backends.spark import SparkBackend
 from imagehunt.engine.compile import compile_rule
-from imagehunt.engine.correlate import chain_sql, correlation_steps
+from imagehunt.engine.correlate import chain_sql
 from imagehunt.pipelines import load_pipeline
 from imagehunt.rulepack import PackRule, RulePack
 
@@ -51,27 +49,18 @@ def detection_sql(rule: PackRule) -> str:
 
 def correlation_sql(rule: PackRule, pack: RulePack) -> str:
     """The correlation as one query: its chains with their evidence lines."""
-    sigma = rule.sigma
-    steps = correlation_steps(rule, pack)
-    groups = list(getattr(sigma, "group_by", None) or [])
-    by_id = {r.id: r for r in pack.rules}
-    selects = []
-    for index, step in enumerate(steps):
-        condition = " OR ".join(f"({detection_sql(by_id[i])})" for i in step)
-        selects.append(f"SELECT *, {index} AS ih_step FROM {EVENTS_TABLE} WHERE {condition}")
-    group_cols = "".join(f", {group_sql(g, _backend())} AS g{n}" for n, g in enumerate(groups))
-    not_null = "".join(f" AND g{n} IS NOT NULL" for n in range(len(groups)))
-    ordered = getattr(sigma, "type", None) is SigmaCorrelationType.TEMPORAL_ORDERED
-    span = int(sigma.timespan.seconds)  # type: ignore[union-attr]
-    chains = chain_sql(len(steps), span, ordered, len(groups), table=MATCHES, carry=("host", "ts"))
+    parts = correlation_parts(rule, pack, _backend(), EVENTS_TABLE)
+    chains = chain_sql(
+        parts.steps, parts.span, parts.ordered, parts.groups, table=MATCHES, carry=("host", "ts")
+    )
     evidence = ", ".join(
-        f"c.k{i}.file AS step{i}_file, c.k{i}.line AS step{i}_line" for i in range(len(steps))
+        f"c.k{i}.file AS step{i}_file, c.k{i}.line AS step{i}_line" for i in range(parts.steps)
     )
     return (
         f"WITH {MATCHES} AS (SELECT * FROM (SELECT named_struct('file', _file, 'line', _line) "
         "AS key, ih_step AS step, `@timestamp` AS ts, `process.entity_id` AS entity_id, "
-        f"`process.pid` AS pid, `host.name` AS host{group_cols} "
-        f"FROM ({' UNION ALL '.join(selects)})) WHERE ts IS NOT NULL{not_null})\n"
+        f"`process.pid` AS pid, `host.name` AS host{parts.group_cols} "
+        f"FROM ({parts.union})) WHERE ts IS NOT NULL{parts.not_null})\n"
         f"SELECT c.same_process, c.host AS `host.name`, c.ts AS `@timestamp`, {evidence}\n"
         f"FROM ({chains}) AS c ORDER BY `@timestamp`, step0_file, step0_line"
     )

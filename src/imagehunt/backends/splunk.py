@@ -36,11 +36,9 @@ from sigma.exceptions import SigmaError, SigmaFeatureNotSupportedByBackendError
 from sigma.processing.pipeline import ProcessingPipeline
 from sigma.rule import SigmaRule
 from sigma.types import (
-    CompareOperators,
     SigmaBool,
     SigmaCasedString,
     SigmaCIDRExpression,
-    SigmaCompareExpression,
     SigmaRegularExpression,
     SigmaRegularExpressionFlag,
     SigmaString,
@@ -68,12 +66,6 @@ ASSESSMENT_NOTE = (
     "The level of an alert of this rule is decided per event by imagehunt (assessment "
     "'{name}'); this search reports every match at the rule's level."
 )
-_COMPARE = {
-    CompareOperators.LT: "<",
-    CompareOperators.LTE: "<=",
-    CompareOperators.GT: ">",
-    CompareOperators.GTE: ">=",
-}
 
 
 def _flags(cased: bool, wildcard: bool) -> str:
@@ -208,18 +200,8 @@ class SplunkBackend(NegationDepth):
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
     ) -> str:
         ref, kind = self._field(cond.field)
-        assert isinstance(cond.value, SigmaCompareExpression)
-        if kind is not schema.Kind.INTEGER:
-            raise SigmaFeatureNotSupportedByBackendError(
-                f"numeric comparison on the non-integer field '{cond.field}'"
-            )
-        op = _COMPARE[cond.value.op]
-        return self._leaf(ref, f"tonumber({ref}) {op} {cond.value.number.number}")
-
-    def convert_condition_field_eq_val_null(
-        self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
-    ) -> str:
-        return f"isnull({self._field(cond.field)[0]})"
+        comparison = self._integer_comparison(cond, kind is schema.Kind.INTEGER)
+        return self._leaf(ref, f"tonumber({ref}) {comparison}")
 
     def convert_condition_field_exists(
         self, cond: ConditionFieldEqualsValueExpression, state: ConversionState
@@ -245,13 +227,6 @@ class SplunkBackend(NegationDepth):
         """One field, many values: one regex alternation (or one ``in()`` for integers)."""
         args: Sequence[ConditionFieldEqualsValueExpression] = cond.args  # type: ignore[assignment]
         return self._values_test(args[0].field, [arg.value for arg in args])
-
-    def decide_convert_condition_as_in_expression(
-        self, cond: ConditionOR | ConditionAND, state: ConversionState
-    ) -> bool:
-        if isinstance(cond, ConditionAND):
-            return False
-        return bool(super().decide_convert_condition_as_in_expression(cond, state))
 
 
 # ---- rules ---------------------------------------------------------------------------------

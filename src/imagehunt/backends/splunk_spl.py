@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 
 from sigma.exceptions import SigmaFeatureNotSupportedByBackendError
-from sigma.types import SigmaString, SpecialChars
+from sigma.types import SigmaString
+
+from imagehunt.backends.sigma_values import render
 
 _PLAIN_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _SAFE_FIELD = re.compile(r"[A-Za-z_][A-Za-z0-9_.{}@]*")
@@ -42,17 +44,7 @@ def pcre_literal(text: str) -> str:
 
 def value_pattern(value: SigmaString) -> str:
     """A whole-value PCRE body of a Sigma string: wildcards ``*`` -> ``.*``, ``?`` -> ``.``."""
-    out = []
-    for part in value.s:
-        if part is SpecialChars.WILDCARD_MULTI:
-            out.append(".*")
-        elif part is SpecialChars.WILDCARD_SINGLE:
-            out.append(".")
-        elif isinstance(part, str):
-            out.append(pcre_literal(part))
-        else:
-            raise SigmaFeatureNotSupportedByBackendError(f"unexpanded placeholder {part!r}")
-    return "".join(out)
+    return render(value, pcre_literal, ".*", ".")
 
 
 def re2_to_pcre(pattern: str, multiline: bool = False) -> str:
