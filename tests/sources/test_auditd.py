@@ -16,9 +16,8 @@ from imagehunt.sources.auditd_context import ProcessInfo, ProcessTable
 from imagehunt.sources.auditd_fields import socket_address
 from imagehunt.sources.inputs import Input
 from imagehunt.sources.problems import ReadProblems
-from imagehunt.sources.sniff import sniff
+from imagehunt.sources.sniff import read_rows, sniff
 from support.corpus import corpus_dir
-from support.source_rows import read_rows
 
 SAMPLES = Path(__file__).parent / "samples" / "auditd"
 GS = "\x1d"

@@ -10,9 +10,9 @@ import shutil
 from pathlib import Path
 
 from imagehunt.rulepack import load_pack
-from imagehunt.sources.sniff import sniff
+from imagehunt.sources.sniff import read_rows, sniff
 from support.live_auditd import live_audit
-from support.source_rows import read_rows, scan_hits
+from support.source_rows import scan_hits
 
 
 def test_live_miner_exec_fires_miner_process(tmp_path: Path) -> None:

@@ -19,10 +19,10 @@ from imagehunt.sources import cloudtrail, cloudtrail_fields
 from imagehunt.sources import cloudtrail_layout as layout
 from imagehunt.sources.base import Head
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.sniff import sniff
+from imagehunt.sources.sniff import read_rows, sniff
 from support.corpus import corpus_dir
 from support.events import MINER, write_lines
-from support.source_rows import head_of, read_rows
+from support.source_rows import head_of
 
 SAMPLES = Path(__file__).parent / "samples" / "cloudtrail"
 

@@ -15,9 +15,9 @@ from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import load_pack
 from imagehunt.sources import container_logs, docker, k8s
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.sniff import sniff
+from imagehunt.sources.sniff import read_rows, sniff
 from support.events import MINER, write_lines
-from support.source_rows import head_of, read_rows
+from support.source_rows import head_of
 
 SAMPLES = Path(__file__).parent / "samples"
 EVENTS = SAMPLES / "docker" / "events.jsonl"

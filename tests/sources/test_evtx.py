@@ -13,9 +13,8 @@ from imagehunt.sources import evtx
 from imagehunt.sources.base import Head
 from imagehunt.sources.files import read_head
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.sniff import sniff
+from imagehunt.sources.sniff import read_rows, sniff
 from support.corpus import corpus_dir
-from support.source_rows import read_rows
 
 RUNDLL32 = "sysmon_1_11_rundll32_openurl.evtx"
 DCOM = "sysmon_3_dcom_shellbrowserwindow.evtx"

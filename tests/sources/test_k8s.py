@@ -14,9 +14,9 @@ from imagehunt.rulepack import load_pack
 from imagehunt.sources import docker, k8s
 from imagehunt.sources.container_logs import RecentKeys
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.sniff import sniff
+from imagehunt.sources.sniff import read_rows, sniff
 from support.events import MINER, write_lines
-from support.source_rows import head_of, read_rows
+from support.source_rows import head_of
 
 SAMPLES = Path(__file__).parent / "samples"
 AUDIT = SAMPLES / "k8s" / "audit.jsonl"

@@ -12,9 +12,9 @@ import pytest
 from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources import qradar
 from imagehunt.sources.base import Head
-from imagehunt.sources.sniff import sniff
+from imagehunt.sources.sniff import read_rows, sniff
 from support.events import MINER, write_lines
-from support.source_rows import read_rows, scan_hits
+from support.source_rows import scan_hits
 
 SAMPLES = Path(__file__).parent / "samples" / "qradar"
 UI_EXPORT = SAMPLES / "log_activity_export.csv"

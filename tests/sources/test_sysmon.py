@@ -12,7 +12,7 @@ import pytest
 
 from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources import sysmon
-from imagehunt.sources.sniff import sniff
+from imagehunt.sources.sniff import read_rows, sniff
 from imagehunt.sources.sysmon_fields import (
     LINUX,
     SystemFacts,
@@ -23,7 +23,7 @@ from imagehunt.sources.sysmon_fields import (
 )
 from support.corpus import corpus_dir
 from support.events import BENIGN, MINER, write_lines
-from support.source_rows import head_of, read_rows, scan_hits
+from support.source_rows import head_of, scan_hits
 
 SAMPLES = Path(__file__).parent / "samples" / "sysmon"
 SYSLOG = SAMPLES / "syslog.log"

@@ -16,9 +16,9 @@ from imagehunt.sources import winlogbeat
 from imagehunt.sources.base import Head
 from imagehunt.sources.files import read_head
 from imagehunt.sources.problems import ReadProblems
-from imagehunt.sources.sniff import sniff
+from imagehunt.sources.sniff import read_rows, sniff
 from support.events import BENIGN, MINER, write_lines
-from support.source_rows import read_rows, scan_hits
+from support.source_rows import scan_hits
 
 SAMPLES = Path(__file__).parent / "samples"
 SYSMON_NDJSON = SAMPLES / "winlogbeat" / "sysmon.ndjson"

@@ -16,10 +16,10 @@ from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources import zeek
 from imagehunt.sources.base import Head
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.sniff import sniff
+from imagehunt.sources.sniff import read_rows, sniff
 from support.corpus import corpus_dir
 from support.events import MINER, write_lines
-from support.source_rows import read_rows, scan_hits
+from support.source_rows import scan_hits
 
 SAMPLES = Path(__file__).parent / "samples" / "zeek"
 CONN_FIELDS = (

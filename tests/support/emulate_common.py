@@ -9,8 +9,7 @@ from typing import Any
 
 from imagehunt.emulate.steps import Step
 from imagehunt.sources.problems import ReadProblems
-from imagehunt.sources.sniff import sniff
-from support.source_rows import read_rows
+from imagehunt.sources.sniff import read_rows, sniff
 
 T0 = datetime(2026, 11, 20, 9, 14, 7, 412000, tzinfo=UTC)
 

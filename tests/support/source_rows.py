@@ -1,26 +1,15 @@
-"""What the source tests share: a file's rows and problems, its scan hits, its sniffing head."""
+"""What the source tests share: a file's rows and problems (``sniff.read_rows``), its scan
+hits, its sniffing head."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import RulePack
 from imagehunt.sources.base import Head
 from imagehunt.sources.files import read_head
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.problems import ReadProblems
-from imagehunt.sources.sniff import source_for
-
-
-def read_rows(
-    path: Path, fmt: str, display: str | None = None
-) -> tuple[list[dict[str, Any]], ReadProblems]:
-    """Every row the ``fmt`` reader gives for ``path`` (shown as ``display``, else its name)."""
-    problems = ReadProblems()
-    batches = source_for(fmt).read(path, display or path.name, problems)
-    return [row for batch in batches for row in batch.to_pylist()], problems
 
 
 def scan_hits(

@@ -224,3 +224,9 @@ def test_reader_rows_work_like_flattened_documents() -> None:
     )
     assert eql_intended_branches(reader_row) == ["network"]
     assert aql_result(reader_row).label == "MiningPoolNetworkConnection"
+
+
+def test_port_text_becomes_a_number_only_for_ascii_digits() -> None:
+    """A port given as text compares as a number; "²" passes str.isdigit but int() raised."""
+    assert flatten_event({"destination": {"port": " 3333 "}})["destination.port"] == 3333
+    assert flatten_event({"destination": {"port": "\u00b2"}})["destination.port"] == "\u00b2"

@@ -12,12 +12,14 @@ import pytest
 
 from imagehunt.alerts.model import level_rank
 from imagehunt.emulate.environment import validation_config
-from imagehunt.emulate.tests import FORMATS, TESTS
+from imagehunt.emulate.scenario import Scenario
+from imagehunt.emulate.tests import FORMATS, TESTS, get_test
 from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import load_pack
 from imagehunt.sources.inputs import Input
 from imagehunt.validate import baselines, report
-from imagehunt.validate.matrix import Matrix, render, run_matrix
+from imagehunt.validate import matrix as matrix_module
+from imagehunt.validate.matrix import Matrix, render, run_cell, run_matrix
 
 ROOT = Path(__file__).resolve().parents[2]
 INVISIBLE = "invisible: format '{}' arrives under no LOGSOURCETYPEID the query lists"
@@ -121,3 +123,18 @@ def test_docs_validation_md_is_the_current_matrix(matrix: Matrix) -> None:
     committed = doc.split(gen.BEGIN, 1)[1].split(gen.END, 1)[0].strip("\n")
     current = report.to_markdown(matrix, baselines.eql_parse_error()).strip("\n")
     assert committed == current, "run tools/gen_validation_doc.py"
+
+
+def test_a_malformed_line_is_counted_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cell's problems are the scan's: the file is read twice, its problems counted once."""
+
+    def render_with_a_bad_line(
+        test: int | None, fmt: str, seed: int, *, attack: bool = True
+    ) -> tuple[Scenario, str]:
+        scenario, text = render(test, fmt, seed, attack=attack)
+        return scenario, text + "{not json\n"
+
+    monkeypatch.setattr(matrix_module, "render", render_with_a_bad_line)
+    cell = run_cell(get_test(1), "ecs", 0, tmp_path, load_pack())
+    assert cell.problems == 1
+    assert cell.detected

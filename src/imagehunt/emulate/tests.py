@@ -150,17 +150,18 @@ TESTS: tuple[AtomicTest, ...] = (
     ),
 )
 
-FORMATS: tuple[str, ...] = (
-    "ecs",
-    "auditd",
-    "sysmon",
-    "winlogbeat",
-    "falco",
-    "docker",
-    "k8s",
-    "zeek",
-    "cloudtrail",
-)
+EXTENSIONS: Mapping[str, str] = {  # format -> file extension of its telemetry
+    "ecs": "ndjson",
+    "auditd": "log",
+    "sysmon": "log",
+    "winlogbeat": "ndjson",
+    "falco": "ndjson",
+    "docker": "ndjson",
+    "k8s": "ndjson",
+    "zeek": "log",
+    "cloudtrail": "json",
+}
+FORMATS: tuple[str, ...] = tuple(EXTENSIONS)
 
 
 def get_test(number: int) -> AtomicTest:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gzip
 from pathlib import Path
 from types import ModuleType
-from typing import cast
+from typing import Any, cast
 
 from imagehunt.sources import (
     auditd,
@@ -28,6 +28,7 @@ from imagehunt.sources import (
 )
 from imagehunt.sources.base import Head, Source
 from imagehunt.sources.files import read_head
+from imagehunt.sources.problems import ReadProblems
 
 _MODULES: tuple[ModuleType, ...] = (
     evtx,
@@ -49,6 +50,16 @@ BY_FORMAT: dict[str, Source] = {source.FORMAT: source for source in SOURCES}
 def source_for(fmt: str) -> Source:
     """The source module of format ``fmt`` (KeyError if there is none)."""
     return BY_FORMAT[fmt]
+
+
+def read_rows(
+    path: Path, fmt: str, display: str | None = None
+) -> tuple[list[dict[str, Any]], ReadProblems]:
+    """Every normalized row the ``fmt`` reader gives for ``path`` (shown as ``display``, else
+    its name), with the problems it counted. For small files: the rows are held in memory."""
+    problems = ReadProblems()
+    batches = source_for(fmt).read(path, display or path.name, problems)
+    return [row for batch in batches for row in batch.to_pylist()], problems
 
 
 def sniff(path: Path) -> tuple[str | None, str]:

@@ -44,7 +44,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from typing import Any
@@ -52,6 +52,7 @@ from typing import Any
 import eql  # type: ignore[import-untyped]
 
 from imagehunt.schema import FORMAT_COLUMN
+from imagehunt.sources.normalize import ascii_int, flatten
 from imagehunt.validate.seed_data import EqlBranch, elastic_seed, qradar_seed
 
 Event = Mapping[str, Any]
@@ -61,14 +62,6 @@ INTEGER_FIELDS = frozenset({"destination.port", "source.port", "process.pid"})
 
 
 # ---- normalization ---------------------------------------------------------------------------
-def _flatten(doc: Mapping[str, Any], prefix: str = "") -> Iterator[tuple[str, Any]]:
-    for key, value in doc.items():
-        if isinstance(value, Mapping):
-            yield from _flatten(value, f"{prefix}{key}.")
-        else:
-            yield f"{prefix}{key}", value
-
-
 def flatten_event(doc: Mapping[str, Any]) -> dict[str, Any]:
     """ECS document (nested, dotted or mixed) -> dict keyed by dotted ECS field names.
 
@@ -77,13 +70,14 @@ def flatten_event(doc: Mapping[str, Any]) -> dict[str, Any]:
     both store ports as numbers).
     """
     event: dict[str, Any] = {}
-    for name, value in _flatten(doc):
+    for name, value in flatten(doc):
         if name.startswith("_") or value is None:
             continue
         if name in ARRAY_FIELDS and not isinstance(value, list):
             value = [value]
-        if name in INTEGER_FIELDS and isinstance(value, str) and value.strip().isdigit():
-            value = int(value)
+        if name in INTEGER_FIELDS and isinstance(value, str):
+            number = ascii_int(value.strip())
+            value = value if number is None else number
         event.setdefault(name, value)
     return event
 

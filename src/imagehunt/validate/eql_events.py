@@ -15,8 +15,8 @@ from typing import Any
 import orjson
 
 from imagehunt.emulate.tests import TESTS
-from imagehunt.sources.problems import ReadProblems
-from imagehunt.sources.sniff import source_for
+from imagehunt.sources.normalize import to_timestamp
+from imagehunt.sources.sniff import read_rows
 from imagehunt.validate.matrix import file_name, render
 
 
@@ -50,27 +50,12 @@ def atomic_test_events(seed: int, workdir: Path) -> list[AtomicEvents]:
         else:
             path = workdir / file_name(test.number, fmt)
             path.write_text(text, encoding="utf-8")
-            rows = [
-                r
-                for batch in source_for(fmt).read(path, path.name, ReadProblems())
-                for r in batch.to_pylist()
-            ]
+            rows, _ = read_rows(path, fmt)
             docs = [_row_document(r) for r in rows]
         attack = frozenset(
             i
             for i, doc in enumerate(docs)
-            if scenario.is_attack_time(_timestamp(doc.get("@timestamp")))
+            if scenario.is_attack_time(to_timestamp(doc.get("@timestamp")))
         )
         out.append(AtomicEvents(test.number, fmt, tuple(docs), attack))
     return out
-
-
-def _timestamp(value: Any) -> datetime | None:
-    if isinstance(value, datetime):
-        return value
-    if isinstance(value, str):
-        try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-    return None

@@ -12,32 +12,19 @@ from __future__ import annotations
 import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol, cast
 
 from imagehunt.alerts.model import Alert
 from imagehunt.emulate.environment import validation_config
 from imagehunt.emulate.scenario import Scenario, build
-from imagehunt.emulate.tests import TESTS, AtomicTest
+from imagehunt.emulate.tests import EXTENSIONS, TESTS, AtomicTest
 from imagehunt.engine.detect import run_scan
 from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources.inputs import Input
-from imagehunt.sources.problems import ReadProblems
-from imagehunt.sources.sniff import source_for
+from imagehunt.sources.sniff import read_rows
 from imagehunt.validate import baselines
 
-EXTENSIONS = {
-    "ecs": "ndjson",
-    "auditd": "log",
-    "sysmon": "log",
-    "winlogbeat": "ndjson",
-    "falco": "ndjson",
-    "docker": "ndjson",
-    "k8s": "ndjson",
-    "zeek": "log",
-    "cloudtrail": "json",
-}
 EVIDENCE_TEXT_CHARS = 160
 
 
@@ -146,16 +133,6 @@ class Matrix:
         return [c for c in self.cells if not c.detected]
 
 
-def _rows(path: Path, fmt: str) -> tuple[list[dict[str, Any]], int]:
-    problems = ReadProblems()
-    rows = [
-        row
-        for batch in source_for(fmt).read(path, path.name, problems)
-        for row in batch.to_pylist()
-    ]
-    return rows, problems.count
-
-
 def _baselines(attack_rows: Sequence[dict[str, Any]]) -> Baselines:
     results = [baselines.aql_result(row) for row in attack_rows]
     visible = [r for r in results if r.visible]
@@ -171,20 +148,14 @@ def _baselines(attack_rows: Sequence[dict[str, Any]]) -> Baselines:
     return Baselines(aql, "does not parse", intended)
 
 
-def _line_text(path: Path, line: int) -> str:
-    with path.open("rb") as handle:
-        for number, raw in enumerate(handle, start=1):
-            if number == line:
-                text = raw.decode("utf-8", "replace").rstrip("\r\n")
-                if len(text) > EVIDENCE_TEXT_CHARS:
-                    return text[: EVIDENCE_TEXT_CHARS - 1] + "…"
-                return text
-    return ""
-
-
-def _is_attack(scenario: Scenario, alert: Alert) -> bool:
-    when: datetime | None = alert.timestamp
-    return scenario.is_attack_time(when)
+def _line_text(file_lines: Sequence[str], line: int) -> str:
+    """Line ``line`` (1-based) of the file, cut to EVIDENCE_TEXT_CHARS; "" when out of range."""
+    if not 1 <= line <= len(file_lines):
+        return ""
+    text = file_lines[line - 1].rstrip("\r\n")
+    if len(text) > EVIDENCE_TEXT_CHARS:
+        return text[: EVIDENCE_TEXT_CHARS - 1] + "…"
+    return text
 
 
 def run_cell(test: AtomicTest, fmt: str, seed: int, directory: Path, pack: RulePack) -> Cell:
@@ -193,16 +164,17 @@ def run_cell(test: AtomicTest, fmt: str, seed: int, directory: Path, pack: RuleP
     path = directory / file_name(test.number, fmt)
     path.write_text(text, encoding="utf-8")
     outcome = run_scan(pack, [Input(path, path.name, fmt)], config=validation_config())
-    attack = sorted(
-        (a for a in outcome.alerts if _is_attack(scenario, a)),
-        key=lambda a: (a.evidence[0].line, a.rule.name),
-    )
-    benign = [a for a in outcome.alerts if not _is_attack(scenario, a)]
+    attack: list[Alert] = []
+    benign: list[Alert] = []
+    for alert in outcome.alerts:
+        (attack if scenario.is_attack_time(alert.timestamp) else benign).append(alert)
+    attack.sort(key=lambda a: (a.evidence[0].line, a.rule.name))
     evidence = ""
     if attack:
         first = attack[0].evidence[0]
-        evidence = f"{first.file}:{first.line}: {_line_text(path, first.line)}"
-    rows, problems = _rows(path, fmt)
+        line_text = _line_text(text.split("\n"), first.line)
+        evidence = f"{first.file}:{first.line}: {line_text}"
+    rows, _ = read_rows(path, fmt)
     attack_rows = [r for r in rows if scenario.is_attack_time(r.get("@timestamp"))]
     return Cell(
         test=test.number,
@@ -215,7 +187,7 @@ def run_cell(test: AtomicTest, fmt: str, seed: int, directory: Path, pack: RuleP
         note=test.notes.get(fmt, ""),
         baselines=_baselines(attack_rows),
         rows=len(rows),
-        problems=problems + outcome.problems,
+        problems=outcome.problems,
     )
 
 
