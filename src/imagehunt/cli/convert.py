@@ -11,7 +11,7 @@ import click
 from imagehunt.alerts.atomic import write_output
 from imagehunt.backends.registry import TARGETS
 from imagehunt.backends.targets import convert_pack
-from imagehunt.cli.options import output_option
+from imagehunt.cli.options import check_rules_options, output_option, rules_options
 from imagehunt.errors import UsageError
 from imagehunt.rulepack import load_pack
 
@@ -25,14 +25,7 @@ from imagehunt.rulepack import load_pack
     "-r", "--rule", "select", multiple=True, metavar="ID", help="Only this rule; repeatable."
 )
 @output_option()
-@click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Folder (or file) of your own Sigma rules, added to the pack.",
-)
-@click.option("--no-default-rules", is_flag=True, help="Convert only the rules given with --rules.")
+@rules_options("Convert only the rules given with --rules.")
 def convert(
     target: str,
     fmt: str | None,
@@ -52,8 +45,7 @@ def convert(
         raise UsageError(
             f"target {target} has no format {fmt!r}", hint=f"use {', '.join(chosen.formats)}"
         )
-    if no_default_rules and not rule_dirs:
-        raise click.UsageError("--no-default-rules needs --rules DIR")
+    check_rules_options(rule_dirs, no_default_rules)
     pack = load_pack(list(rule_dirs), include_builtin=not no_default_rules, select=select)
     rules = [r for r in pack.rules if r.id in pack.selected or (select and r.name in select)]
     result = convert_pack(pack, chosen, fmt, rules)

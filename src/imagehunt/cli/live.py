@@ -12,14 +12,19 @@ from imagehunt.emulate.environment import validation_config
 from imagehunt.emulate.live import perform
 from imagehunt.emulate.tests import get_test
 from imagehunt.engine.detect import run_scan
-from imagehunt.rulepack import load_pack
+from imagehunt.rulepack import RulePack, load_pack
 from imagehunt.sources.inputs import Input
 from imagehunt.validate.matrix import run_cell
 
 
-def live_rules(log: Path) -> list[tuple[str, str, int]]:
-    """(rule, level, evidence line) of every alert on a captured audit log, in line order."""
-    outcome = run_scan(load_pack(), [Input(log, log.name, "auditd")], config=validation_config())
+def live_rules(log: Path, pack: RulePack | None = None) -> list[tuple[str, str, int]]:
+    """(rule, level, evidence line) of every alert on a captured audit log, in line order.
+
+    ``pack`` is the rule pack to run (default: the shipped one).
+    """
+    inputs = [Input(log, log.name, "auditd")]
+    pack = pack if pack is not None else load_pack()
+    outcome = run_scan(pack, inputs, config=validation_config())
     alerts = sorted(outcome.alerts, key=lambda a: a.evidence[0].line)
     return [(a.rule.name, a.rule.level, a.evidence[0].line) for a in alerts]
 
@@ -29,8 +34,9 @@ def run_live_command(test: int, output: Path | None) -> None:
     with tempfile.TemporaryDirectory(prefix="imagehunt-live-out-") as tmp:
         log = output or Path(tmp) / f"test{test}-live-audit.log"
         capture = perform(test, log)
-        fired = live_rules(capture.log)
-        generated = run_cell(get_test(test), "auditd", 0, Path(tmp), load_pack())
+        pack = load_pack()
+        fired = live_rules(capture.log, pack)
+        generated = run_cell(get_test(test), "auditd", 0, Path(tmp), pack)
     live_set = sorted({rule for rule, _, _ in fired})
     generated_set = sorted(generated.fired_rules)
     click.echo(f"captured audit log: {capture.log if output else '(temporary)'}")

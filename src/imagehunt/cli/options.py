@@ -1,9 +1,9 @@
-"""Option parsing shared by verbs: levels, times, the output file."""
+"""Option parsing shared by verbs: levels, times, the output file, the user's rules."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,3 +57,26 @@ def output_option(what: str = "") -> Callable[[Any], Any]:
         type=click.Path(dir_okay=False, path_type=Path),
         help=f"Write{subject} to FILE (atomically) instead of stdout.",
     )
+
+
+def rules_options(no_default_help: str) -> Callable[[Any], Any]:
+    """``--rules DIR`` (repeatable) and ``--no-default-rules``, whose help says what then runs."""
+    rules = click.option(
+        "--rules",
+        "rule_dirs",
+        multiple=True,
+        type=click.Path(exists=True, path_type=Path),
+        help="Folder (or file) of your own Sigma rules, added to the pack.",
+    )
+    no_default = click.option("--no-default-rules", is_flag=True, help=no_default_help)
+
+    def decorate(command: Any) -> Any:
+        return rules(no_default(command))
+
+    return decorate
+
+
+def check_rules_options(rule_dirs: Sequence[Path], no_default_rules: bool) -> None:
+    """Usage error for ``--no-default-rules`` without ``--rules``: there would be no rule."""
+    if no_default_rules and not rule_dirs:
+        raise click.UsageError("--no-default-rules needs --rules DIR")

@@ -13,7 +13,13 @@ from rich.console import Console
 from imagehunt.alerts.model import level_rank
 from imagehunt.alerts.output import FORMATS, write_alerts
 from imagehunt.alerts.table import render_summary
-from imagehunt.cli.options import LEVEL_CHOICE, TimeParam, output_option
+from imagehunt.cli.options import (
+    LEVEL_CHOICE,
+    TimeParam,
+    check_rules_options,
+    output_option,
+    rules_options,
+)
 from imagehunt.config import load_config
 from imagehunt.engine.detect import ScanOutcome, run_scan
 from imagehunt.engine.scan import TimeWindow
@@ -33,14 +39,7 @@ from imagehunt.sources.inputs import expand, spool_directory
     help="Format of the alerts written.",
 )
 @output_option("alerts")
-@click.option(
-    "--rules",
-    "rule_dirs",
-    multiple=True,
-    type=click.Path(exists=True, path_type=Path),
-    help="Folder (or file) of your own Sigma rules, added to the pack.",
-)
-@click.option("--no-default-rules", is_flag=True, help="Run only the rules given with --rules.")
+@rules_options("Run only the rules given with --rules.")
 @click.option(
     "--rule",
     "select",
@@ -95,8 +94,7 @@ def scan(
     one folder). Malformed records are skipped, counted and reported as file:line; the scan
     always finishes.
     """
-    if no_default_rules and not rule_dirs:
-        raise click.UsageError("--no-default-rules needs --rules DIR")
+    check_rules_options(rule_dirs, no_default_rules)
     err = Console(stderr=True, quiet=quiet)
     config = load_config(config_path)
     pack = load_pack(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+import uuid
 
 from imagehunt.emulate.steps import Container
 
@@ -19,6 +20,11 @@ def random_uuid(rng: random.Random) -> str:
     """A version-4-shaped UUID."""
     h = hex_digits(rng, 32)
     return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-a{h[17:20]}-{h[20:]}"
+
+
+def uuid_from_bits(rng: random.Random) -> str:
+    """A version-4 UUID made from 128 random bits of ``rng`` (not :func:`random_uuid`'s draws)."""
+    return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
 def base32_upper(rng: random.Random, count: int) -> str:

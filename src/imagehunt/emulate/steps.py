@@ -16,6 +16,11 @@ from datetime import datetime
 from typing import Any
 
 
+def quote_args(args: tuple[str, ...]) -> str:
+    """argv joined by spaces, arguments with spaces quoted as a shell would show them."""
+    return " ".join(f'"{a}"' if (" " in a and not a.startswith('"')) else a for a in args)
+
+
 @dataclass(frozen=True)
 class Host:
     """A machine: its name, address, operating system and the audit session id base."""
@@ -71,7 +76,12 @@ class Process:
     @property
     def command_line(self) -> str:
         """argv joined by spaces, arguments with spaces quoted as a shell would show them."""
-        return " ".join(f'"{a}"' if (" " in a and not a.startswith('"')) else a for a in self.args)
+        return quote_args(self.args)
+
+    @property
+    def parent_command_line(self) -> str:
+        """The parent's argv joined like :attr:`command_line` (empty when not known)."""
+        return quote_args(self.parent_args)
 
 
 @dataclass(frozen=True)

@@ -91,10 +91,14 @@ def iso_nanos(when: datetime) -> str:
     return when.strftime("%Y-%m-%dT%H:%M:%S.") + f"{when.microsecond:06d}000Z"
 
 
+def epoch_seconds(when: datetime) -> int:
+    """Whole seconds since the epoch (the microseconds dropped, never rounded)."""
+    return int(when.replace(microsecond=0).timestamp())
+
+
 def epoch_nanos(when: datetime) -> int:
     """Nanoseconds since the epoch (exact for the datetime's microseconds)."""
-    seconds = int(when.replace(microsecond=0).timestamp())
-    return seconds * 1_000_000_000 + when.microsecond * 1000
+    return epoch_seconds(when) * 1_000_000_000 + when.microsecond * 1000
 
 
 def split_image(reference: str) -> tuple[str, str]:

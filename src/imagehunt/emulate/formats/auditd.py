@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from imagehunt.emulate.formats import ScenarioLike, digest, lines, seeded_random
+from imagehunt.emulate.formats import ScenarioLike, digest, epoch_seconds, lines, seeded_random
 from imagehunt.emulate.steps import (
     Connection,
     Container,
@@ -108,7 +108,7 @@ class _Writer:
     def _stamp(self, host: Host, when: datetime) -> str:
         serial = self.serials.get(host.name, 18000 + self.random.randrange(60000))
         self.serials[host.name] = serial + 1 + self.random.randrange(12)
-        seconds = int(when.replace(microsecond=0).timestamp())
+        seconds = epoch_seconds(when)
         return f"{seconds}.{when.microsecond // 1000:03d}:{serial}"
 
     def _pointer(self) -> str:

@@ -20,13 +20,13 @@ processes, connections and containers are not AWS API calls and are left out.
 from __future__ import annotations
 
 import random
-import uuid
 from datetime import datetime, timedelta
 from typing import Any
 
 import orjson
 
 from imagehunt.emulate.formats import ScenarioLike, digest, seeded_random
+from imagehunt.emulate.ids import uuid_from_bits
 from imagehunt.emulate.steps import CloudCall
 
 FORMAT = "cloudtrail"
@@ -75,9 +75,6 @@ class _Writer:
         for arn in sorted(self.session_start):
             offset = timedelta(seconds=self.random.randint(30, 3000))
             self.session_start[arn] -= offset
-
-    def _uuid(self) -> str:
-        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
 
     def identity(self, step: CloudCall) -> dict[str, Any]:
         """``userIdentity`` of the caller."""
@@ -145,8 +142,8 @@ class _Writer:
         record |= {
             "requestParameters": step.request if step.request else None,
             "responseElements": response,
-            "requestID": step.request_id or given_request_id or self._uuid(),
-            "eventID": step.event_id or self._uuid(),
+            "requestID": step.request_id or given_request_id or uuid_from_bits(self.random),
+            "eventID": step.event_id or uuid_from_bits(self.random),
             "readOnly": step.read_only,
             "eventType": "AwsApiCall",
             "managementEvent": True,

@@ -37,7 +37,9 @@ from imagehunt.emulate.formats import (
     epoch_nanos,
     lines,
     seeded_random,
+    split_image,
 )
+from imagehunt.emulate.ids import hex_digits
 from imagehunt.emulate.steps import Container, ContainerStart, Host, ImagePull, ProcessStart
 
 FORMAT = "docker"
@@ -68,9 +70,7 @@ def familiar(reference: str) -> str:
 
 def familiar_name(reference: str) -> str:
     """The repository of a familiar reference (tag and digest removed)."""
-    name = familiar(reference).split("@", 1)[0]
-    colon = name.rfind(":")
-    return name[:colon] if colon > name.rfind("/") else name
+    return split_image(familiar(reference))[0]
 
 
 def _json(message: dict[str, Any]) -> str:
@@ -155,7 +155,7 @@ class _Writer:
         container = process.container
         if container is None or not self.execs.is_exec(process):
             return
-        exec_id = "".join(self.random.choice("0123456789abcdef") for _ in range(64))
+        exec_id = hex_digits(self.random, 64)
         command = exec_command(process.args)
         created = step.time - self._seconds(0.004, 0.02)
         started = step.time - self._seconds(0.0005, 0.002)

@@ -151,7 +151,7 @@ class _Writer:
         if process.parent_args:
             parent["args"] = list(process.parent_args)
             parent["args_count"] = len(process.parent_args)
-            parent["command_line"] = _command_line(process.parent_args)
+            parent["command_line"] = process.parent_command_line
         doc["process"] = {
             "Ext": {"ancestry": [parent_id]},
             "args": list(process.args),
@@ -293,10 +293,6 @@ class _Writer:
         doc["server"] = dict(doc["destination"])
         doc["related"] = {"ip": [step.host.ip, step.resolver_ip, *step.answers]}
         return doc
-
-
-def _command_line(args: tuple[str, ...]) -> str:
-    return " ".join(f'"{a}"' if (" " in a and not a.startswith('"')) else a for a in args)
 
 
 def _windows_sid(process: Process) -> str:

@@ -26,7 +26,6 @@ Audit ids and pod uids come from the seeded generator.
 from __future__ import annotations
 
 import random
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -35,6 +34,7 @@ from urllib.parse import quote_plus
 import orjson
 
 from imagehunt.emulate.formats import ExecTracker, ScenarioLike, lines, seeded_random
+from imagehunt.emulate.ids import uuid_from_bits
 from imagehunt.emulate.steps import ContainerStart, Process, ProcessStart
 
 FORMAT = "k8s"
@@ -195,9 +195,6 @@ class _Writer:
                 container = step.container
                 self.pods[container.id] = _Pod(step.pod, step.namespace, container.name, step.user)
 
-    def _uuid(self) -> str:
-        return str(uuid.UUID(int=self.random.getrandbits(128), version=4))
-
     def _emit(self, written: datetime, event: dict[str, Any]) -> None:
         """Queue an event; the log is in the order events are written (their stage time)."""
         self.events.append((written, len(self.events), encode(event)))
@@ -209,7 +206,7 @@ class _Writer:
             "kind": "Event",
             "apiVersion": "audit.k8s.io/v1",
             "level": "Request",
-            "auditID": self._uuid(),
+            "auditID": uuid_from_bits(self.random),
             "stage": stage,
             "requestURI": uri,
             "verb": "create",

@@ -22,6 +22,7 @@ from imagehunt.emulate.formats import (
     ProcessIds,
     ScenarioLike,
     digest,
+    iso_nanos,
     lines,
     seeded_random,
 )
@@ -112,7 +113,7 @@ def process_create_data(
         ("ParentProcessGuid", guids[1]),
         ("ParentProcessId", str(process.ppid)),
         ("ParentImage", process.parent_executable),
-        ("ParentCommandLine", dash(_command_line(process.parent_args))),
+        ("ParentCommandLine", dash(process.parent_command_line)),
         ("ParentUser", user[1]),
     ]
 
@@ -143,10 +144,6 @@ def network_data(step: Connection, guid: str, user: str, source_host: str) -> Da
     ]
 
 
-def _command_line(args: tuple[str, ...]) -> str:
-    return " ".join(f'"{a}"' if (" " in a and not a.startswith('"')) else a for a in args)
-
-
 class _Writer:
     """State of one output: generator, record ids and the daemon's pid per host."""
 
@@ -166,12 +163,12 @@ class _Writer:
         self.records[host.name] = record + 1
         daemon = self.daemons.setdefault(host.name, 600 + self.random.randrange(1400))
         created = step.time + timedelta(microseconds=150 + self.random.randrange(3000))
-        system_time = created.strftime("%Y-%m-%dT%H:%M:%S.") + f"{created.microsecond:06d}000Z"
         return (
             f'<System><Provider Name="{PROVIDER}" Guid="{PROVIDER_GUID}"/>'
             f"<EventID>{event_id}</EventID><Version>{EVENT_VERSION}</Version><Level>4</Level>"
             f"<Task>{event_id}</Task><Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords>"
-            f'<TimeCreated SystemTime="{system_time}"/><EventRecordID>{record}</EventRecordID>'
+            f'<TimeCreated SystemTime="{iso_nanos(created)}"/>'
+            f"<EventRecordID>{record}</EventRecordID>"
             f'<Correlation/><Execution ProcessID="{daemon}" ThreadID="{daemon}"/>'
             f"<Channel>{CHANNEL}</Channel><Computer>{xml_text(host.name)}</Computer>"
             '<Security UserId="0"/></System>'

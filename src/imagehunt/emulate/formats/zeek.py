@@ -28,7 +28,7 @@ import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from imagehunt.emulate.formats import ScenarioLike, lines, seeded_random
+from imagehunt.emulate.formats import ScenarioLike, epoch_seconds, lines, seeded_random
 from imagehunt.emulate.steps import Connection, DnsLookup, Step
 
 FORMAT = "zeek"
@@ -122,7 +122,7 @@ def escape(value: str, in_set: bool = False) -> str:
 
 def epoch_text(when: datetime) -> str:
     """Zeek ``time``: epoch seconds with six decimals."""
-    seconds = int(when.replace(microsecond=0).timestamp())
+    seconds = epoch_seconds(when)
     return f"{seconds}.{when.microsecond:06d}"
 
 
